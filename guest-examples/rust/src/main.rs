@@ -1,0 +1,149 @@
+//! kvdemo: a kvhost guest that uses every `kvhost:store` operation.
+//!
+//! `kvdemo` (or `kvdemo demo`) runs a self-check and exits non-zero with a
+//! message if the store misbehaves. The other subcommands do one operation
+//! each, so a store can be driven from the shell:
+//!
+//! ```text
+//! kvdemo [--store ID] demo | info | get KEY | set KEY VALUE [TTL_MS] | delete KEY
+//!        | exists KEY | clear | expect KEY VALUE | expect-missing KEY | fill PREFIX N
+//! ```
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "kvhost:store/guest",
+});
+
+use kvhost::store::store::{Bucket, open};
+use kvhost::store::types::Error;
+use std::process::exit;
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("kvdemo: FAILED: {msg}");
+    exit(1)
+}
+
+fn describe(e: &Error) -> String {
+    match e {
+        Error::NoSuchStore => "no-such-store".into(),
+        Error::AccessDenied => "access-denied".into(),
+        Error::StoreFull => "store-full".into(),
+        Error::InvalidArgument(m) => format!("invalid-argument: {m}"),
+        Error::TooLarge(m) => format!("too-large: {m}"),
+        Error::Conflict => "conflict".into(),
+        Error::Unavailable(m) => format!("unavailable: {m}"),
+        Error::Other(m) => format!("other: {m}"),
+    }
+}
+
+/// Unwrap a store result or exit with the operation and the error.
+fn ok<T>(what: &str, r: Result<T, Error>) -> T {
+    r.unwrap_or_else(|e| fail(format!("{what}: {}", describe(&e))))
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut store_id = String::new();
+    if args.first().map(String::as_str) == Some("--store") {
+        if args.len() < 2 {
+            fail("--store needs an ID");
+        }
+        store_id = args.remove(1);
+        args.remove(0);
+    }
+    let bucket = ok(&format!("open({store_id:?})"), open(&store_id));
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_else(|| fail("missing argument; see the usage in src/main.rs"));
+    match args.first().map(String::as_str).unwrap_or("demo") {
+        "demo" => demo(&bucket),
+        "info" => {
+            let i = bucket.info();
+            println!("{} backend={} durable={} max_key_bytes={} max_value_bytes={}", i.id, i.backend, i.durable, i.max_key_bytes, i.max_value_bytes);
+        }
+        "get" => match ok("get", bucket.get(arg(1))) {
+            Some(v) => println!("{}", String::from_utf8_lossy(&v)),
+            None => println!("(none)"),
+        },
+        "set" => {
+            let ttl = args.get(3).map(|t| t.parse::<u64>().unwrap_or_else(|_| fail("TTL_MS must be a number")));
+            ok("set", bucket.set(arg(1), arg(2).as_bytes(), ttl));
+            println!("ok");
+        }
+        "delete" => println!("{}", ok("delete", bucket.delete(arg(1)))),
+        "exists" => println!("{}", ok("exists", bucket.exists(arg(1)))),
+        "clear" => {
+            ok("clear", bucket.clear());
+            println!("ok");
+        }
+        "expect" => match ok("get", bucket.get(arg(1))) {
+            Some(v) if v == arg(2).as_bytes() => println!("ok: {} = {}", arg(1), arg(2)),
+            other => fail(format!("{} is {:?}, expected {:?}", arg(1), other.map(|v| String::from_utf8_lossy(&v).into_owned()), arg(2))),
+        },
+        "expect-missing" => match ok("get", bucket.get(arg(1))) {
+            None if !ok("exists", bucket.exists(arg(1))) => println!("ok: {} is absent", arg(1)),
+            _ => fail(format!("{} should be absent", arg(1))),
+        },
+        "fill" => {
+            let n: u32 = arg(2).parse().unwrap_or_else(|_| fail("N must be a number"));
+            let mut stored = 0;
+            for i in 0..n {
+                match bucket.set(&format!("{}{i}", arg(1)), b"x", None) {
+                    Ok(()) => stored += 1,
+                    Err(e) => {
+                        println!("stored {stored}, then {}", describe(&e));
+                        return;
+                    }
+                }
+            }
+            println!("stored {stored}");
+        }
+        other => fail(format!("unknown command {other}")),
+    }
+}
+
+struct Checks(u32);
+
+impl Checks {
+    fn check(&mut self, what: &str, pass: bool) {
+        if !pass {
+            fail(what);
+        }
+        self.0 += 1;
+        println!("  ok  {what}");
+    }
+}
+
+fn demo(b: &Bucket) {
+    let info = b.info();
+    println!("kvdemo: store {} on {} backend", info.id, info.backend);
+    let mut c = Checks(0);
+    ok("clear", b.clear());
+
+    c.check("get of a missing key is none", ok("get", b.get("greeting")).is_none());
+    ok("set", b.set("greeting", b"hello", None));
+    c.check("set then get returns the value", ok("get", b.get("greeting")).as_deref() == Some(&b"hello"[..]));
+    c.check("exists after set", ok("exists", b.exists("greeting")));
+    ok("set", b.set("greeting", b"hello again", None));
+    c.check("set overwrites", ok("get", b.get("greeting")).as_deref() == Some(&b"hello again"[..]));
+
+    let bytes: Vec<u8> = (0..=255u8).chain([0, 0, b'\'', b'"', b';']).collect();
+    ok("set", b.set("bytes/\u{e9}\u{1F600}", &bytes, None));
+    c.check("binary values and UTF-8 keys round-trip", ok("get", b.get("bytes/\u{e9}\u{1F600}")) == Some(bytes));
+
+    c.check("delete of a present key returns true", ok("delete", b.delete("greeting")));
+    c.check("delete of an absent key returns false", !ok("delete", b.delete("greeting")));
+    c.check("deleted key does not exist", !ok("exists", b.exists("greeting")));
+
+    ok("set", b.set("session", b"token", Some(60_000)));
+    c.check("an entry with a 60s TTL is visible", ok("get", b.get("session")).as_deref() == Some(&b"token"[..]));
+    ok("set", b.set("forever", b"1", Some(0)));
+    c.check("a TTL of 0 means no expiry", ok("exists", b.exists("forever")));
+
+    c.check("an empty key is invalid-argument", matches!(b.get(""), Err(Error::InvalidArgument(_))));
+    let long = "k".repeat(info.max_key_bytes as usize + 1);
+    c.check("an over-long key is invalid-argument", matches!(b.set(&long, b"v", None), Err(Error::InvalidArgument(_))));
+    c.check("an ungranted store is access-denied", matches!(open("surely:not-granted"), Err(Error::AccessDenied)));
+
+    ok("clear", b.clear());
+    c.check("clear removes every entry", !ok("exists", b.exists("session")) && !ok("exists", b.exists("forever")));
+    println!("kvdemo: all {} checks passed", c.0);
+}

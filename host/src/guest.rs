@@ -1,0 +1,193 @@
+//! Running guest components: a wasmtime engine with WASI 0.2 and kvhost linked.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::p2::bindings::sync::CommandPre;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use crate::ctx::{KvCtx, KvView};
+use crate::registry::GuestLimits;
+
+/// How often the engine's epoch ticks; the granularity of timeouts and Ctrl-C.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Most bytes of output kept from a guest whose output is captured.
+const CAPTURE_LIMIT: usize = 16 << 20;
+
+/// What each guest instance owns.
+struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    kv: KvCtx,
+    limits: StoreLimits,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Where a guest's stdout and stderr go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    /// The host process's own streams, as `wasmtime run` does.
+    Inherit,
+    /// Kept in memory and returned in [`GuestOutput`].
+    Capture,
+}
+
+/// One run of a guest command.
+#[derive(Debug, Clone)]
+pub struct GuestRun {
+    /// `argv[0]` as the guest sees it.
+    pub name: String,
+    /// Arguments after the name.
+    pub args: Vec<String>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Which stores it may open.
+    pub kv: KvCtx,
+    /// Memory and time limits.
+    pub limits: GuestLimits,
+    /// Where its output goes.
+    pub stdio: Stdio,
+}
+
+/// How a guest run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestOutput {
+    /// The exit code: 0 for success, or what the guest passed to `exit`.
+    pub exit_code: i32,
+    /// Captured stdout (empty when inherited).
+    pub stdout: Vec<u8>,
+    /// Captured stderr (empty when inherited).
+    pub stderr: Vec<u8>,
+}
+
+/// Compiles and runs guest components. One per host; cheap to share by reference.
+pub struct Runner {
+    engine: Engine,
+    linker: Linker<GuestState>,
+    interrupted: Arc<AtomicBool>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Runner {
+    /// An engine with the component model, WASI 0.2 and kvhost linked.
+    pub fn new() -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        crate::add_to_linker(&mut linker, |s: &mut GuestState| KvView::new(&s.kv, &mut s.table))?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (e, stop) = (engine.clone(), ticker_stop.clone());
+        std::thread::Builder::new().name("kvhost-epoch".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                e.increment_epoch();
+            }
+        })?;
+        Ok(Self { engine, linker, interrupted: Arc::new(AtomicBool::new(false)), ticker_stop })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Load and compile a component file.
+    pub fn load(&self, path: &Path) -> anyhow::Result<Component> {
+        Component::from_file(&self.engine, path)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot load component {}", path.display()))
+    }
+
+    /// Make every running and future guest of this runner trap ("interrupted").
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+    }
+
+    /// Run a command component (one that exports `wasi:cli/run`) to completion.
+    ///
+    /// A guest that calls `exit(n)` ends with exit code `n`. A trap, a blown
+    /// limit or an interrupt is an error that says which.
+    pub fn run(&self, component: &Component, run: GuestRun) -> anyhow::Result<GuestOutput> {
+        let mut wasi = WasiCtx::builder();
+        let mut argv = vec![run.name.clone()];
+        argv.extend(run.args.iter().cloned());
+        wasi.args(&argv).envs(&run.env);
+        let pipes = match run.stdio {
+            Stdio::Inherit => {
+                wasi.inherit_stdio();
+                None
+            }
+            Stdio::Capture => {
+                let (out, err) = (MemoryOutputPipe::new(CAPTURE_LIMIT), MemoryOutputPipe::new(CAPTURE_LIMIT));
+                wasi.stdout(out.clone()).stderr(err.clone());
+                Some((out, err))
+            }
+        };
+        let mut limits = StoreLimitsBuilder::new();
+        if let Some(max) = run.limits.max_memory {
+            limits = limits.memory_size(usize::try_from(max).unwrap_or(usize::MAX));
+        }
+        let state = GuestState { wasi: wasi.build(), table: ResourceTable::new(), kv: run.kv, limits: limits.build() };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+
+        let deadline = run.limits.timeout.map(|t| (Instant::now() + t, t));
+        let interrupted = self.interrupted.clone();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if interrupted.load(Ordering::Relaxed) {
+                return Err(wasmtime::format_err!("guest interrupted"));
+            }
+            match deadline {
+                Some((at, t)) if Instant::now() >= at => {
+                    Err(wasmtime::format_err!("guest exceeded its time limit of {} (limits.timeout)", humantime::format_duration(t)))
+                }
+                _ => Ok(UpdateDeadline::Continue(1)),
+            }
+        });
+
+        let pre = self.linker.instantiate_pre(component).map_err(|e| {
+            anyhow::Error::from(e)
+                .context("the component's imports cannot be satisfied (kvhost links WASI 0.2 and kvhost:store)")
+        })?;
+        let pre = CommandPre::new(pre).map_err(|e| {
+            anyhow::Error::from(e).context("the component is not a command: it does not export wasi:cli/run")
+        })?;
+        let result = pre.instantiate(&mut store).and_then(|cmd| cmd.wasi_cli_run().call_run(&mut store));
+        let exit_code = match result {
+            Ok(Ok(())) => 0,
+            Ok(Err(())) => 1,
+            Err(e) => match e.downcast_ref::<I32Exit>() {
+                Some(exit) => exit.0,
+                None => return Err(anyhow::Error::from(e).context(format!("guest {} failed", run.name))),
+            },
+        };
+        let (stdout, stderr) = match pipes {
+            Some((out, err)) => (out.contents().to_vec(), err.contents().to_vec()),
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(GuestOutput { exit_code, stdout, stderr })
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,87 @@
+//! # kvhost
+//!
+//! A key-value store for WebAssembly components. Guests import the
+//! `kvhost:store` WIT interface; this crate implements it for wasmtime on top
+//! of an in-memory backend, with stores declared in a YAML [`registry`].
+//!
+//! ## Embedding
+//!
+//! Put a [`KvCtx`] in your store data, and link kvhost next to WASI with one
+//! call to [`add_to_linker`], the way wasmtime's own WASI crates work:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use kvhost::{KvCtx, KvView, MemoryStore, Stores};
+//! use kvhost::wasmtime::component::{Linker, ResourceTable};
+//! use kvhost::wasmtime::{Engine, Store};
+//! use kvhost::wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+//!
+//! struct Host {
+//!     wasi: WasiCtx,
+//!     table: ResourceTable,
+//!     kv: KvCtx,
+//! }
+//!
+//! impl WasiView for Host {
+//!     fn ctx(&mut self) -> WasiCtxView<'_> {
+//!         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+//!     }
+//! }
+//!
+//! # fn main() -> anyhow::Result<()> {
+//! let engine = Engine::default();
+//! let mut linker = Linker::<Host>::new(&engine);
+//! kvhost::wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+//! kvhost::add_to_linker(&mut linker, |h: &mut Host| KvView::new(&h.kv, &mut h.table))?;
+//!
+//! // Stores are shared by every guest; grants are per guest, deny by default.
+//! let stores = Stores::new();
+//! stores.insert(Arc::new(MemoryStore::builder("app:cache").max_size(1000).build()));
+//! let kv = KvCtx::builder(stores).default_store("app:cache").build();
+//!
+//! let mut store = Store::new(&engine, Host { wasi: WasiCtx::builder().build(), table: ResourceTable::new(), kv });
+//! // let component = Component::from_file(&engine, "guest.wasm")?;
+//! // let instance = linker.instantiate(&mut store, &component)?;
+//! # let _ = &mut store;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! To run whole registries and command guests, see [`Runtime`] and [`Runner`].
+//!
+//! ## Contents
+//!
+//! - [`Store`]: the backend trait; [`MemoryStore`] implements it.
+//! - [`Stores`]: the running stores by ID.
+//! - [`KvCtx`], [`KvView`], [`add_to_linker`]: the guest-facing host functions.
+//! - [`registry`]: YAML registry files.
+//! - [`Runtime`]: starts and stops a registry's entries.
+//! - [`Runner`]: compiles and runs guest components.
+//! - [`Clock`]: injectable time, for TTL.
+
+#![warn(missing_docs)]
+
+mod bindings;
+mod clock;
+mod ctx;
+mod error;
+mod guest;
+mod memory;
+pub mod registry;
+mod runtime;
+mod store;
+mod stores;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use ctx::{Bucket, KvCtx, KvCtxBuilder, KvView, add_to_linker};
+pub use error::{Error, Result};
+pub use guest::{GuestOutput, GuestRun, Runner, Stdio};
+pub use memory::{MemoryStore, MemoryStoreBuilder};
+pub use runtime::{ComponentExit, Runtime};
+pub use store::{Limits, SharedStore, Store, StoreInfo, ttl_from_ms};
+pub use stores::Stores;
+
+/// The wasmtime this crate is built against, for embedders.
+pub use wasmtime;
+/// The wasmtime-wasi this crate is built against, for embedders.
+pub use wasmtime_wasi;

@@ -1,0 +1,208 @@
+//! The `kvhost` command line: a thin layer over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use kvhost::registry::{GuestLimits, Registry};
+use kvhost::{GuestRun, KvCtx, MemoryStore, Runner, Runtime, Stdio, Stores};
+
+#[derive(Parser)]
+#[command(name = "kvhost", version, about = "A key-value store for WebAssembly components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a guest component, or the auto_start components of a registry.
+    Run(RunArgs),
+    /// Validate registry files; exits non-zero and names each problem.
+    Check {
+        /// YAML files or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Registry file or folder (repeatable).
+    #[arg(long = "config", short = 'c', value_name = "PATH")]
+    configs: Vec<PathBuf>,
+    /// A store ID the guest may open (repeatable; needs --config).
+    #[arg(long, value_name = "STORE_ID")]
+    allow: Vec<String>,
+    /// The store that open("") and open("default") give the guest.
+    #[arg(long, value_name = "STORE_ID")]
+    default_store: Option<String>,
+    /// Preset KEY=VALUE in the guest's default store (repeatable).
+    #[arg(long = "kv", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    kv: Vec<(String, String)>,
+    /// Set an environment variable for the guest (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_pair)]
+    env: Vec<(String, String)>,
+    /// Most bytes of memory the guest may use, such as 64MiB.
+    #[arg(long, value_parser = kvhost::registry::parse_size)]
+    max_memory: Option<u64>,
+    /// Stop the guest after this long, such as 30s.
+    #[arg(long, value_parser = kvhost::registry::parse_duration)]
+    timeout: Option<std::time::Duration>,
+    /// The guest component (a wasi:cli command), then its arguments.
+    #[arg(value_name = "GUEST.wasm")]
+    guest: Option<PathBuf>,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    args: Vec<String>,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { paths } => check(&paths),
+        Command::Run(args) => tokio::runtime::Runtime::new()
+            .context("cannot start the async runtime")
+            .and_then(|rt| rt.block_on(run(args))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    match Registry::load(paths) {
+        Ok(r) => {
+            println!("ok: {} entries", r.entries().len());
+            for e in r.entries() {
+                println!("  {} ({})", e.id, e.kind.name());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in errors.errors() {
+                eprintln!("error: {e}");
+            }
+            eprintln!("{} problem(s) found", errors.errors().len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let runner = Arc::new(Runner::new()?);
+    let Some(guest) = args.guest.clone() else {
+        if args.configs.is_empty() {
+            bail!("nothing to run: give a GUEST.wasm, or --config with auto_start components");
+        }
+        return run_registry(args, runner).await;
+    };
+    let limits = GuestLimits { max_memory: args.max_memory, timeout: args.timeout };
+    let (kv, runtime) = if args.configs.is_empty() {
+        if let Some(id) = args.allow.first().or(args.default_store.as_ref()) {
+            bail!("--allow/--default-store {id} needs --config: without a registry the guest gets one in-memory store");
+        }
+        let stores = Stores::new();
+        let store = MemoryStore::builder("default").max_size(0).build();
+        preset(&store, &args.kv)?;
+        stores.insert(Arc::new(store));
+        (KvCtx::builder(stores).default_store("default").build(), None)
+    } else {
+        let registry = Registry::load(&args.configs)?;
+        let mut runtime = Runtime::new(registry);
+        let mut wanted = args.allow.clone();
+        wanted.extend(args.default_store.clone());
+        for id in &wanted {
+            match runtime.registry().get(id) {
+                Some(e) if e.kind.is_store() => {}
+                Some(e) => bail!("--allow {id}: that entry is a {}, not a store", e.kind.name()),
+                None => bail!("--allow {id}: no store with that ID in the registry"),
+            }
+        }
+        runtime.start(&wanted).await?;
+        let mut b = KvCtx::builder(runtime.stores().clone());
+        for id in &args.allow {
+            b = b.allow(id);
+        }
+        if let Some(id) = &args.default_store {
+            b = b.default_store(id);
+        }
+        if !args.kv.is_empty() {
+            let id = args.default_store.as_deref().context("--kv needs --default-store with --config")?;
+            preset(&*runtime.stores().get(id).context("default store not running")?, &args.kv)?;
+        }
+        (b.build(), Some(runtime))
+    };
+    let name = guest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let run = GuestRun { name, args: args.args, env: args.env, kv, limits, stdio: Stdio::Inherit };
+    let r = runner.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let component = r.load(&guest)?;
+        r.run(&component, run)
+    })
+    .await?;
+    if let Some(rt) = runtime {
+        rt.shutdown().await;
+    }
+    let code = result?.exit_code;
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
+
+fn preset(store: &dyn kvhost::Store, pairs: &[(String, String)]) -> anyhow::Result<()> {
+    for (k, v) in pairs {
+        store.info().limits.check_key(k).with_context(|| format!("--kv {k}"))?;
+        store.set(k, v.as_bytes(), None).with_context(|| format!("--kv {k}"))?;
+    }
+    Ok(())
+}
+
+async fn run_registry(args: RunArgs, runner: Arc<Runner>) -> anyhow::Result<ExitCode> {
+    if !args.allow.is_empty() || args.default_store.is_some() || !args.kv.is_empty() {
+        bail!("--allow, --default-store and --kv apply to a GUEST; registry components take their grants from the registry");
+    }
+    let registry = Registry::load(&args.configs)?;
+    let mut runtime = Runtime::new(registry);
+    runtime.start_auto().await?;
+    let interrupter = runner.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("interrupted; stopping components");
+            interrupter.interrupt();
+        }
+    });
+    let exits = runtime.run_components(runner).await;
+    ctrl_c.abort();
+    runtime.shutdown().await;
+    let mut failed = false;
+    for exit in exits? {
+        match exit.result {
+            Ok(out) if out.exit_code == 0 => tracing::info!(id = %exit.id, "component finished"),
+            Ok(out) => {
+                failed = true;
+                eprintln!("component {} exited with code {}", exit.id, out.exit_code);
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("component {} failed: {e:#}", exit.id);
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

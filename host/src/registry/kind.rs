@@ -1,0 +1,157 @@
+//! Entry kinds and their fields.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::ConfigError;
+use super::fields::Fields;
+use crate::store::Limits;
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+/// What an entry is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// `store.memory`
+    MemoryStore(MemoryStoreConfig),
+    /// `wasm.component`
+    Component(ComponentConfig),
+}
+
+/// Every kind this build knows, as written in YAML.
+pub const KINDS: &[&str] = &["store.memory", "wasm.component"];
+
+impl Kind {
+    /// The kind as written in YAML.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::MemoryStore(_) => "store.memory",
+            Kind::Component(_) => "wasm.component",
+        }
+    }
+
+    /// Whether guests can open this entry as a store.
+    pub fn is_store(&self) -> bool {
+        matches!(self, Kind::MemoryStore(_))
+    }
+
+    /// The entries this one names, with the field that names each.
+    pub(crate) fn references(&self) -> Vec<(String, &str)> {
+        match self {
+            Kind::MemoryStore(_) => Vec::new(),
+            Kind::Component(c) => {
+                let mut refs: Vec<_> = c
+                    .stores
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| (format!("stores[{i}]"), id.as_str()))
+                    .collect();
+                refs.extend(c.default_store.as_deref().map(|id| ("default_store".to_owned(), id)));
+                refs
+            }
+        }
+    }
+
+    /// Parse the kind-specific fields of an entry declared in `file`.
+    pub(crate) fn parse(kind: &str, f: &mut Fields, file: &Path) -> Result<(Kind, &'static [&'static str])> {
+        match kind {
+            "store.memory" => Ok((Kind::MemoryStore(MemoryStoreConfig::parse(f)?), MemoryStoreConfig::FIELDS)),
+            "wasm.component" => Ok((Kind::Component(ComponentConfig::parse(f, file)?), ComponentConfig::FIELDS)),
+            other => Err(f.error(
+                "kind",
+                format!("unknown kind `{other}`; this build knows: {}", KINDS.join(", ")),
+            )),
+        }
+    }
+}
+
+fn parse_limits(f: &mut Fields) -> Result<Limits> {
+    let mut limits = Limits::default();
+    if let Some(v) = f.u32("max_key_bytes")? {
+        if v == 0 {
+            return Err(f.error("max_key_bytes", "must be at least 1"));
+        }
+        limits.max_key_bytes = v;
+    }
+    if let Some(v) = f.u32("max_value_bytes")? {
+        limits.max_value_bytes = v;
+    }
+    Ok(limits)
+}
+
+/// Fields of a `store.memory` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryStoreConfig {
+    /// Most live entries; 0 = unlimited. Default 10000.
+    pub max_size: u64,
+    /// How often expired entries are purged; zero = never. Default 5m.
+    pub cleanup_interval: Duration,
+    /// Key and value size limits.
+    pub limits: Limits,
+}
+
+impl MemoryStoreConfig {
+    const FIELDS: &[&str] = &["max_size", "cleanup_interval", "max_key_bytes", "max_value_bytes"];
+
+    fn parse(f: &mut Fields) -> Result<Self> {
+        Ok(Self {
+            max_size: f.u64("max_size")?.unwrap_or(crate::MemoryStore::DEFAULT_MAX_SIZE),
+            cleanup_interval: f.duration("cleanup_interval")?.unwrap_or(Duration::from_secs(300)),
+            limits: parse_limits(f)?,
+        })
+    }
+}
+
+/// Fields of a `wasm.component` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentConfig {
+    /// The component file, resolved against the YAML file's folder.
+    pub path: PathBuf,
+    /// Store IDs the guest may open.
+    pub stores: Vec<String>,
+    /// The store opened by `open("")` and `open("default")`.
+    pub default_store: Option<String>,
+    /// Command-line arguments after the program name.
+    pub args: Vec<String>,
+    /// Environment variables the guest sees.
+    pub env: BTreeMap<String, String>,
+    /// Resource limits of the guest.
+    pub limits: GuestLimits,
+}
+
+/// Resource limits of one guest instance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuestLimits {
+    /// Most bytes of linear memory the guest may grow to. None = wasmtime's limit.
+    pub max_memory: Option<u64>,
+    /// Wall-clock budget for one run. None = unlimited.
+    pub timeout: Option<Duration>,
+}
+
+impl ComponentConfig {
+    const FIELDS: &[&str] = &["path", "stores", "default_store", "args", "env", "limits"];
+
+    fn parse(f: &mut Fields, file: &Path) -> Result<Self> {
+        let raw = f.required_string("path")?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let path = base.join(&raw);
+        if !path.is_file() {
+            return Err(f.error(
+                "path",
+                format!("component file {} does not exist (paths are relative to the YAML file)", path.display()),
+            ));
+        }
+        let stores = f.string_list("stores")?;
+        let default_store = f.string("default_store")?;
+        let args = f.string_list("args")?;
+        let env = f.string_map("env")?;
+        let mut limits = GuestLimits::default();
+        if let Some(mut l) = f.nested("limits")? {
+            limits.max_memory = l.size("max_memory")?;
+            limits.timeout = l.duration("timeout")?.filter(|d| !d.is_zero());
+            l.finish(&["max_memory", "timeout"])?;
+        }
+        Ok(Self { path, stores, default_store, args, env, limits })
+    }
+}

@@ -1,0 +1,211 @@
+//! Starting a registry's entries in dependency order, and stopping them in reverse.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::{self, SharedClock};
+use crate::ctx::KvCtx;
+use crate::guest::{GuestOutput, GuestRun, Runner, Stdio};
+use crate::memory::MemoryStore;
+use crate::registry::{ComponentConfig, Entry, Kind, Registry};
+use crate::store::SharedStore;
+use crate::stores::Stores;
+
+/// A registry being served: its running stores and their cleanup tasks.
+pub struct Runtime {
+    registry: Registry,
+    stores: Stores,
+    clock: SharedClock,
+    /// Started entries, in start order.
+    running: Vec<Running>,
+}
+
+struct Running {
+    id: String,
+    stop_timeout: Duration,
+    cleanup: Option<Cleanup>,
+}
+
+struct Cleanup {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// How one component of the registry ended.
+#[derive(Debug)]
+pub struct ComponentExit {
+    /// The component's ID.
+    pub id: String,
+    /// Its output, or why it failed.
+    pub result: anyhow::Result<GuestOutput>,
+}
+
+impl Runtime {
+    /// A runtime for `registry` with nothing started yet.
+    pub fn new(registry: Registry) -> Self {
+        Self { registry, stores: Stores::new(), clock: clock::system(), running: Vec::new() }
+    }
+
+    /// Use `clock` for every store this runtime starts (tests move time with it).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The registry being served.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The running stores.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// Start the entries whose lifecycle says `auto_start`, and what they need.
+    pub async fn start_auto(&mut self) -> anyhow::Result<()> {
+        let ids: Vec<String> = self.registry.auto_start().map(|e| e.id.clone()).collect();
+        self.start(&ids).await
+    }
+
+    /// Start these entries and everything they depend on, dependencies first.
+    /// Entries already running are left alone; components are not run.
+    pub async fn start(&mut self, ids: &[String]) -> anyhow::Result<()> {
+        for id in ids {
+            if self.registry.get(id).is_none() {
+                bail!("no entry `{id}` in the registry");
+            }
+        }
+        let order: Vec<Entry> =
+            self.registry.start_order(ids.iter().map(String::as_str)).into_iter().cloned().collect();
+        for entry in order {
+            if self.running.iter().any(|r| r.id == entry.id) || matches!(entry.kind, Kind::Component(_)) {
+                continue;
+            }
+            let timeout = entry.lifecycle.start_timeout;
+            let started = tokio::time::timeout(timeout, self.start_entry(&entry))
+                .await
+                .map_err(|_| anyhow::anyhow!("did not start within its start_timeout ({})", humantime::format_duration(timeout)))
+                .and_then(|r| r)
+                .with_context(|| format!("cannot start {} ({})", entry.id, entry.file.display()))?;
+            tracing::info!(id = %entry.id, kind = entry.kind.name(), "started");
+            self.running.push(started);
+        }
+        Ok(())
+    }
+
+    async fn start_entry(&self, entry: &Entry) -> anyhow::Result<Running> {
+        let mut running = Running { id: entry.id.clone(), stop_timeout: entry.lifecycle.stop_timeout, cleanup: None };
+        match &entry.kind {
+            Kind::MemoryStore(cfg) => {
+                let store: SharedStore = Arc::new(
+                    MemoryStore::builder(&entry.id)
+                        .max_size(cfg.max_size)
+                        .limits(cfg.limits)
+                        .clock(self.clock.clone())
+                        .build(),
+                );
+                running.cleanup = spawn_cleanup(store.clone(), cfg.cleanup_interval);
+                self.stores.insert(store);
+            }
+            Kind::Component(_) => {}
+        }
+        Ok(running)
+    }
+
+    /// A guest context for a registry component: its grants and default store.
+    pub fn kv_ctx(&self, component: &ComponentConfig) -> KvCtx {
+        let mut b = KvCtx::builder(self.stores.clone());
+        for id in &component.stores {
+            b = b.allow(id);
+        }
+        if let Some(id) = &component.default_store {
+            b = b.default_store(id);
+        }
+        b.build()
+    }
+
+    /// Start what the `auto_start` components need, run them all at once, and
+    /// wait for each to end.
+    pub async fn run_components(&mut self, runner: Arc<Runner>) -> anyhow::Result<Vec<ComponentExit>> {
+        let components: Vec<(String, ComponentConfig)> = self
+            .registry
+            .auto_start()
+            .filter_map(|e| match &e.kind {
+                Kind::Component(c) => Some((e.id.clone(), c.clone())),
+                _ => None,
+            })
+            .collect();
+        let ids: Vec<String> = components.iter().map(|(id, _)| id.clone()).collect();
+        self.start(&ids).await?;
+        let mut tasks = Vec::new();
+        for (id, cfg) in components {
+            let run = GuestRun {
+                name: id.clone(),
+                args: cfg.args.clone(),
+                env: cfg.env.clone().into_iter().collect(),
+                kv: self.kv_ctx(&cfg),
+                limits: cfg.limits,
+                stdio: Stdio::Inherit,
+            };
+            let runner = runner.clone();
+            tracing::info!(%id, path = %cfg.path.display(), "running component");
+            let task = tokio::task::spawn_blocking(move || {
+                let component = runner.load(&cfg.path)?;
+                runner.run(&component, run)
+            });
+            tasks.push((id, task));
+        }
+        let mut exits = Vec::new();
+        for (id, task) in tasks {
+            let result = task.await.unwrap_or_else(|e| Err(anyhow::anyhow!("component task failed: {e}")));
+            exits.push(ComponentExit { id, result });
+        }
+        Ok(exits)
+    }
+
+    /// Stop every started entry, in reverse start order, each within its stop_timeout.
+    pub async fn shutdown(mut self) {
+        while let Some(r) = self.running.pop() {
+            self.stores.remove(&r.id);
+            if let Some(c) = r.cleanup {
+                let _ = c.stop.send(true);
+                if tokio::time::timeout(r.stop_timeout, c.task).await.is_err() {
+                    tracing::warn!(id = %r.id, "cleanup task did not stop within stop_timeout");
+                }
+            }
+            tracing::info!(id = %r.id, "stopped");
+        }
+    }
+}
+
+/// Purge expired entries every `interval` until told to stop.
+fn spawn_cleanup(store: SharedStore, interval: Duration) -> Option<Cleanup> {
+    if interval.is_zero() {
+        return None;
+    }
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped.changed() => return,
+            }
+            let s = store.clone();
+            match tokio::task::spawn_blocking(move || s.remove_expired()).await {
+                Ok(Ok(n)) if n > 0 => tracing::debug!(id = %store.info().id, removed = n, "cleanup"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(id = %store.info().id, error = %e, "cleanup failed"),
+                Err(e) => tracing::warn!(id = %store.info().id, error = %e, "cleanup task panicked"),
+            }
+        }
+    });
+    Some(Cleanup { stop, task })
+}

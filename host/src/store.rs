@@ -1,0 +1,108 @@
+//! The backend trait every store implements, and the checks they share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// A key-value store backend.
+///
+/// Methods take `&self`: a store is shared by every guest that opened it and
+/// must be safe under concurrent callers. Implementations hide expired entries
+/// from every method at once, whether or not [`Store::remove_expired`] has run.
+/// Keys reach a backend already checked by [`Limits::check_key`].
+pub trait Store: Send + Sync + 'static {
+    /// The value under `key`, or `None` if it is absent or expired.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Insert or overwrite `key`. `ttl` of `None` never expires.
+    fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()>;
+    /// Remove `key`; whether a live entry was there.
+    fn delete(&self, key: &str) -> Result<bool>;
+    /// Whether a live entry is under `key`.
+    fn exists(&self, key: &str) -> Result<bool>;
+    /// Remove every entry of this store.
+    fn clear(&self) -> Result<()>;
+    /// Remove expired entries from storage; how many were removed.
+    fn remove_expired(&self) -> Result<u64>;
+    /// What this store is.
+    fn info(&self) -> &StoreInfo;
+}
+
+/// A store shared between guests and the registry.
+pub type SharedStore = Arc<dyn Store>;
+
+/// A store's identity and limits, as reported to guests by `info()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// Registry ID, such as `app:sessions`.
+    pub id: String,
+    /// `memory`, `sqlite`, `postgres` or `mysql`.
+    pub backend: &'static str,
+    /// Whether data survives a restart of the host.
+    pub durable: bool,
+    /// Key and value size limits.
+    pub limits: Limits,
+}
+
+/// Size limits that every store enforces before touching its backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum key length in UTF-8 bytes. Default 255, the SQL schema's key column.
+    pub max_key_bytes: u32,
+    /// Maximum value length in bytes. Default 1 MiB.
+    pub max_value_bytes: u32,
+}
+
+impl Limits {
+    /// Default maximum key length: 255 bytes, as `VARCHAR(255)` holds.
+    pub const DEFAULT_MAX_KEY_BYTES: u32 = 255;
+    /// Default maximum value length: 1 MiB.
+    pub const DEFAULT_MAX_VALUE_BYTES: u32 = 1 << 20;
+
+    /// Reject empty keys and keys over `max_key_bytes`.
+    pub fn check_key(&self, key: &str) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::InvalidArgument("key must not be empty".into()));
+        }
+        if key.len() > self.max_key_bytes as usize {
+            return Err(Error::InvalidArgument(format!(
+                "key is {} bytes, over this store's max_key_bytes ({})",
+                key.len(),
+                self.max_key_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reject values over `max_value_bytes`.
+    pub fn check_value(&self, value: &[u8]) -> Result<()> {
+        if value.len() > self.max_value_bytes as usize {
+            return Err(Error::TooLarge(format!(
+                "value is {} bytes, over this store's max_value_bytes ({})",
+                value.len(),
+                self.max_value_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_key_bytes: Self::DEFAULT_MAX_KEY_BYTES,
+            max_value_bytes: Self::DEFAULT_MAX_VALUE_BYTES,
+        }
+    }
+}
+
+/// A TTL as guests give it (milliseconds, 0 = none) turned into an option.
+pub fn ttl_from_ms(ttl_ms: Option<u64>) -> Option<Duration> {
+    ttl_ms.filter(|&ms| ms > 0).map(Duration::from_millis)
+}
+
+/// The Unix-millisecond instant at which an entry set `now_ms` with `ttl` expires.
+pub(crate) fn expiry(now_ms: u64, ttl: Option<Duration>) -> Option<u64> {
+    ttl.filter(|t| !t.is_zero())
+        .map(|t| now_ms.saturating_add(t.as_millis().min(u64::MAX as u128) as u64))
+}

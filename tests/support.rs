@@ -1,1 +1,100 @@
-pub fn _x(){}
+//! Helpers for the end-to-end tests: build real guests, find the kvhost binary,
+//! run guests through the library.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use kvhost::registry::GuestLimits;
+use kvhost::{GuestOutput, GuestRun, KvCtx, Runner, Stdio};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// Run a command, panicking with its output if it cannot start.
+fn run_checked(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Build `guest-examples/rust` with its own toolchain (cargo, wasm32-wasip2) and
+/// return the component. Cargo's lock and freshness checks make repeated calls cheap.
+pub fn rust_guest() -> PathBuf {
+    let root = root();
+    let out = run_checked(
+        Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2"])
+            .args(["--manifest-path", "guest-examples/rust/Cargo.toml", "--target-dir", "target/guests"]),
+    );
+    assert!(out.status.success(), "building the Rust guest failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let wasm = root.join("target/guests/wasm32-wasip2/release/kvdemo.wasm");
+    assert!(wasm.is_file(), "{} was not built", wasm.display());
+    wasm
+}
+
+/// The `kvhost` binary, built (or found fresh) in this test binary's profile.
+///
+/// `cargo test` does not rebuild another package's binaries, so this asks cargo
+/// to; it is a no-op when the binary is up to date.
+pub fn kvhost_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(root()).args(["build", "--quiet", "-p", "kvhost", "--bin", "kvhost"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let out = run_checked(&mut cmd);
+        assert!(out.status.success(), "building kvhost failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let bin = profile_dir.join("kvhost");
+        assert!(bin.is_file(), "{} was not built", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// The output of `kvhost ARGS`.
+pub fn kvhost(args: &[&str]) -> Output {
+    run_checked(Command::new(kvhost_bin()).current_dir(root()).args(args))
+}
+
+/// Text of a process's stdout and stderr.
+pub fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// One runner per test process: compiling its engine is the expensive part.
+pub fn runner() -> Arc<Runner> {
+    static RUNNER: std::sync::OnceLock<Arc<Runner>> = std::sync::OnceLock::new();
+    RUNNER.get_or_init(|| Arc::new(Runner::new().expect("engine"))).clone()
+}
+
+/// Run the Rust guest through the library with `kv` grants and captured output.
+pub fn run_rust_guest(kv: KvCtx, args: &[&str], limits: GuestLimits) -> anyhow::Result<GuestOutput> {
+    let runner = runner();
+    let component = runner.load(&rust_guest())?;
+    runner.run(
+        &component,
+        GuestRun {
+            name: "kvdemo".into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            kv,
+            limits,
+            stdio: Stdio::Capture,
+        },
+    )
+}
+
+/// Stdout of a guest run, asserting it exited 0.
+#[track_caller]
+pub fn stdout_ok(out: &GuestOutput) -> String {
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.exit_code, 0, "guest failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    stdout.into_owned()
+}

@@ -96,6 +96,12 @@ fn main() {
             }
             println!("stored {stored}");
         }
+        "wait-for" => {
+            // Polls until KEY exists: a guest that can run forever, for testing
+            // timeouts and Ctrl-C.
+            while !ok("exists", bucket.exists(arg(1))) {}
+            println!("ok: {} appeared", arg(1));
+        }
         other => fail(format!("unknown command {other}")),
     }
 }

@@ -1,6 +1,6 @@
 //! References between entries: dangling ones, wrong kinds, cycles, start order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::entry::Entry;
 use super::error::{ConfigError, Location};
@@ -23,11 +23,18 @@ fn at(entry: &Entry) -> Location {
 }
 
 /// Check that every reference names an entry of a fitting kind.
-pub(crate) fn check_references(entries: &[Entry], by_id: &HashMap<String, usize>) -> Vec<ConfigError> {
+pub(crate) fn check_references(
+    entries: &[Entry],
+    by_id: &HashMap<String, usize>,
+    broken: &HashSet<&str>,
+) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     for entry in entries {
         for (field, target) in dependencies(entry) {
             let Some(&t) = by_id.get(target) else {
+                if broken.contains(target) {
+                    continue;
+                }
                 let hint = suggestion(target, &entry.id, by_id);
                 errors.push(at(entry).error(
                     Some(&field),

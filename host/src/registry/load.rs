@@ -37,12 +37,20 @@ pub(crate) fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), C
 
 const COMMON_FIELDS: &[&str] = &["name", "kind", "meta", "lifecycle"];
 
-/// Parse one registry file. Problems in one entry do not hide problems in the next.
-pub(crate) fn parse_file(file: &Path, text: &str) -> Result<Vec<Entry>, Vec<ConfigError>> {
+/// Parse one registry file: the entries that are valid, and the problems of the
+/// others. Problems in one entry do not hide problems in the next.
+pub(crate) fn parse_file(file: &Path, text: &str) -> (Vec<Entry>, Vec<ConfigError>) {
+    match parse_file_inner(file, text) {
+        Ok(parsed) => parsed,
+        Err(e) => (Vec::new(), vec![e]),
+    }
+}
+
+fn parse_file_inner(file: &Path, text: &str) -> Result<(Vec<Entry>, Vec<ConfigError>), ConfigError> {
     let top_at = Location { file: file.to_owned(), entry: None };
     let doc: Value = serde_yaml::from_str(text)
-        .map_err(|e| vec![top_at.error(None, format!("not valid YAML: {e}"))])?;
-    let mut top = Fields::new(doc, top_at.clone(), "").map_err(|e| vec![e])?;
+        .map_err(|e| top_at.error(None, format!("not valid YAML: {e}")))?;
+    let mut top = Fields::new(doc, top_at.clone(), "")?;
     let header = (|| {
         match top.take("version") {
             None => {}
@@ -64,8 +72,8 @@ pub(crate) fn parse_file(file: &Path, text: &str) -> Result<Vec<Entry>, Vec<Conf
         };
         Ok((namespace, entries))
     })();
-    let (namespace, items) = header.map_err(|e| vec![e])?;
-    top.finish(&["version", "namespace", "entries"]).map_err(|e| vec![e])?;
+    let (namespace, items) = header?;
+    top.finish(&["version", "namespace", "entries"])?;
 
     let mut entries = Vec::new();
     let mut errors = Vec::new();
@@ -75,7 +83,7 @@ pub(crate) fn parse_file(file: &Path, text: &str) -> Result<Vec<Entry>, Vec<Conf
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(entries) } else { Err(errors) }
+    Ok((entries, errors))
 }
 
 fn parse_entry(file: &Path, namespace: &str, index: usize, mut item: Value) -> Result<Entry, ConfigError> {

@@ -20,7 +20,7 @@ mod kind;
 mod load;
 mod values;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use entry::{Entry, Lifecycle};
@@ -73,16 +73,16 @@ impl Registry {
         let mut errors = Vec::new();
         let mut registry = Registry::default();
         for (file, text) in sources {
-            match load::parse_file(file, text) {
-                Ok(entries) => {
-                    for e in entries {
-                        registry.insert(e, &mut errors);
-                    }
-                }
-                Err(es) => errors.extend(es),
+            let (entries, problems) = load::parse_file(file, text);
+            errors.extend(problems);
+            for e in entries {
+                registry.insert(e, &mut errors);
             }
         }
-        errors.extend(graph::check_references(&registry.entries, &registry.by_id));
+        // Entries that failed to parse are not "missing": references to them
+        // are not reported again.
+        let broken: HashSet<&str> = errors.iter().filter_map(|e| e.entry.as_deref()).collect();
+        errors.extend(graph::check_references(&registry.entries, &registry.by_id, &broken));
         errors.extend(graph::check_cycles(&registry.entries, &registry.by_id));
         if errors.is_empty() { Ok(registry) } else { Err(RegistryError(errors)) }
     }

@@ -293,3 +293,14 @@ fn missing_file_is_an_error_naming_it() {
     let err = Registry::load(&["/nonexistent/kvhost.yaml"]).unwrap_err();
     assert!(err.to_string().starts_with("/nonexistent/kvhost.yaml: cannot read"), "{err}");
 }
+
+#[test]
+fn valid_entries_are_still_checked_when_a_sibling_is_malformed() {
+    let err = load("namespace: app\nentries:\n  - {name: bad, kind: store.memory, max_size: -1}\n  - {name: ok, kind: store.memory, lifecycle: {requires: [app:gone, app:bad]}}\n").unwrap_err();
+    let fields: Vec<_> = err.errors().iter().map(|e| (e.entry.as_deref(), e.field.as_deref())).collect();
+    assert_eq!(
+        fields,
+        [(Some("app:bad"), Some("max_size")), (Some("app:ok"), Some("lifecycle.requires[0]"))],
+        "a reference to a malformed entry is not reported as dangling:\n{err}"
+    );
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Build the Rust guest and run it on the demo registry. Needs only Rust (rustup).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+cargo build --release --target wasm32-wasip2 \
+    --manifest-path guest-examples/rust/Cargo.toml --target-dir target/guests
+cargo run --release -p kvhost -- run --config guest-examples/demo.yaml

@@ -1,0 +1,161 @@
+//! The `kvhost` binary: `run` like `wasmtime run`, registries, `check`, Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kvhost_tests::{kvhost, kvhost_bin, root, rust_guest, text};
+
+fn registry(dir: &Path, body: &str) -> String {
+    let guest = rust_guest();
+    let text = body.replace("GUEST", &guest.display().to_string());
+    let file = dir.join("registry.yaml");
+    std::fs::write(&file, text).unwrap();
+    file.display().to_string()
+}
+
+const STORES: &str = "namespace: app\nentries:\n  - {name: cache, kind: store.memory}\n  - {name: secret, kind: store.memory}\n";
+
+#[test]
+fn run_guest_uses_one_default_memory_store() {
+    let guest = rust_guest();
+    let out = kvhost(&["run", guest.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("kvdemo: all 14 checks passed"), "{stdout}");
+}
+
+#[test]
+fn guest_exit_code_and_stderr_pass_through() {
+    let guest = rust_guest();
+    let out = kvhost(&["run", guest.to_str().unwrap(), "expect", "k", "v"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("kvdemo: FAILED: k is None"), "{:?}", text(&out));
+}
+
+#[test]
+fn kv_flag_presets_the_default_store() {
+    let guest = rust_guest();
+    let out = kvhost(&["run", "--kv", "k=v=w", guest.to_str().unwrap(), "expect", "k", "v=w"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+}
+
+#[test]
+fn config_grants_allowed_and_default_stores_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path(), STORES);
+    let guest = rust_guest();
+    let g = guest.to_str().unwrap();
+    let base = ["run", "--config", &reg, "--allow", "app:cache", "--default-store", "app:cache", "--kv", "hello=world"];
+    let out = kvhost(&[&base[..], &[g, "--store", "app:cache", "expect", "hello", "world"]].concat());
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = kvhost(&[&base[..], &[g, "demo"]].concat());
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = kvhost(&[&base[..], &[g, "--store", "app:secret", "info"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("access-denied"), "{:?}", text(&out));
+}
+
+#[test]
+fn allow_of_unknown_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path(), STORES);
+    let guest = rust_guest();
+    let out = kvhost(&["run", "--config", &reg, "--allow", "app:nope", guest.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("--allow app:nope: no store with that ID"), "{:?}", text(&out));
+}
+
+#[test]
+fn run_config_without_guest_runs_auto_start_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(
+        dir.path(),
+        "namespace: app\nentries:\n  - {name: cache, kind: store.memory, max_size: 3}\n  - name: filler\n    kind: wasm.component\n    path: GUEST\n    default_store: app:cache\n    args: [fill, k, \"9\"]\n    lifecycle: {auto_start: true}\n  - name: idle\n    kind: wasm.component\n    path: GUEST\n",
+    );
+    let out = kvhost(&["run", "--config", &reg]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.trim(), "stored 3, then store-full", "only the auto_start component ran");
+}
+
+#[test]
+fn run_config_fails_when_a_component_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(
+        dir.path(),
+        "namespace: app\nentries:\n  - {name: cache, kind: store.memory}\n  - name: checker\n    kind: wasm.component\n    path: GUEST\n    default_store: app:cache\n    args: [expect, missing, value]\n    lifecycle: {auto_start: true}\n",
+    );
+    let out = kvhost(&["run", "--config", &reg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("component app:checker exited with code 1"), "{:?}", text(&out));
+}
+
+#[test]
+fn sigint_interrupts_components_and_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(
+        dir.path(),
+        "namespace: app\nentries:\n  - {name: cache, kind: store.memory, cleanup_interval: 1s}\n  - name: looper\n    kind: wasm.component\n    path: GUEST\n    default_store: app:cache\n    args: [wait-for, never]\n    lifecycle: {auto_start: true}\n",
+    );
+    let mut child = Command::new(kvhost_bin())
+        .args(["run", "--config", &reg])
+        .env("RUST_LOG", "kvhost=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("running component") {
+            break;
+        }
+    }
+    assert!(log.contains("running component"), "{log}");
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    // stderr closed: the process is exiting. Bound the wait so a hang fails the test.
+    let give_up = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < give_up, "kvhost did not exit after SIGINT\n{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("guest interrupted"), "{log}");
+    assert!(log.contains("stopped") && log.contains("app:cache"), "the store was stopped:\n{log}");
+}
+
+#[test]
+fn check_accepts_the_demo_registry() {
+    rust_guest();
+    let out = kvhost(&["check", root().join("guest-examples/demo.yaml").to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("demo:kvdemo (wasm.component)"), "{stdout}");
+}
+
+#[test]
+fn check_rejects_bad_registry_naming_file_entry_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(&file, "namespace: app\nentries:\n  - {name: s, kind: store.memory, max_size: -5}\n  - {name: t, kind: store.memory, lifecycle: {requires: [app:gone]}}\n").unwrap();
+    let out = kvhost(&["check", file.to_str().unwrap()]);
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1));
+    let f = file.display();
+    assert!(stderr.contains(&format!("{f}: entry app:s: field `max_size`: must not be negative, got -5")), "{stderr}");
+    assert!(stderr.contains(&format!("{f}: entry app:t: field `lifecycle.requires[0]`: refers to `app:gone`")), "{stderr}");
+    assert!(stderr.contains("2 problem(s) found"), "{stderr}");
+}

@@ -2,7 +2,8 @@
 //!
 //! A key-value store for WebAssembly components. Guests import the
 //! `kvhost:store` WIT interface; this crate implements it for wasmtime on top
-//! of an in-memory backend, with stores declared in a YAML [`registry`].
+//! of an in-memory backend and SQL backends (PostgreSQL, MySQL/MariaDB,
+//! SQLite), with stores declared in a YAML [`registry`].
 //!
 //! ## Embedding
 //!
@@ -51,7 +52,7 @@
 //!
 //! ## Contents
 //!
-//! - [`Store`]: the backend trait; [`MemoryStore`] implements it.
+//! - [`Store`]: the backend trait; [`MemoryStore`] and [`sql::SqlStore`] implement it.
 //! - [`Stores`]: the running stores by ID.
 //! - [`KvCtx`], [`KvView`], [`add_to_linker`]: the guest-facing host functions.
 //! - [`registry`]: YAML registry files.
@@ -69,6 +70,7 @@ mod guest;
 mod memory;
 pub mod registry;
 mod runtime;
+pub mod sql;
 mod store;
 mod stores;
 

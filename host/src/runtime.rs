@@ -1,5 +1,6 @@
 //! Starting a registry's entries in dependency order, and stopping them in reverse.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::ctx::KvCtx;
 use crate::guest::{GuestOutput, GuestRun, Runner, Stdio};
 use crate::memory::MemoryStore;
 use crate::registry::{ComponentConfig, Entry, Kind, Registry};
+use crate::sql::{SqlDatabase, SqlStore};
 use crate::store::SharedStore;
 use crate::stores::Stores;
 
@@ -20,6 +22,8 @@ pub struct Runtime {
     registry: Registry,
     stores: Stores,
     clock: SharedClock,
+    /// Connected database entries, by ID.
+    databases: HashMap<String, Arc<SqlDatabase>>,
     /// Started entries, in start order.
     running: Vec<Running>,
 }
@@ -28,6 +32,7 @@ struct Running {
     id: String,
     stop_timeout: Duration,
     cleanup: Option<Cleanup>,
+    database: Option<Arc<SqlDatabase>>,
 }
 
 struct Cleanup {
@@ -47,7 +52,7 @@ pub struct ComponentExit {
 impl Runtime {
     /// A runtime for `registry` with nothing started yet.
     pub fn new(registry: Registry) -> Self {
-        Self { registry, stores: Stores::new(), clock: clock::system(), running: Vec::new() }
+        Self { registry, stores: Stores::new(), clock: clock::system(), databases: HashMap::new(), running: Vec::new() }
     }
 
     /// Use `clock` for every store this runtime starts (tests move time with it).
@@ -64,6 +69,11 @@ impl Runtime {
     /// The running stores.
     pub fn stores(&self) -> &Stores {
         &self.stores
+    }
+
+    /// A connected database entry.
+    pub fn database(&self, id: &str) -> Option<&Arc<SqlDatabase>> {
+        self.databases.get(id)
     }
 
     /// Start the entries whose lifecycle says `auto_start`, and what they need.
@@ -93,13 +103,17 @@ impl Runtime {
                 .and_then(|r| r)
                 .with_context(|| format!("cannot start {} ({})", entry.id, entry.file.display()))?;
             tracing::info!(id = %entry.id, kind = entry.kind.name(), "started");
+            if let Some(db) = &started.database {
+                self.databases.insert(entry.id.clone(), db.clone());
+            }
             self.running.push(started);
         }
         Ok(())
     }
 
     async fn start_entry(&self, entry: &Entry) -> anyhow::Result<Running> {
-        let mut running = Running { id: entry.id.clone(), stop_timeout: entry.lifecycle.stop_timeout, cleanup: None };
+        let mut running =
+            Running { id: entry.id.clone(), stop_timeout: entry.lifecycle.stop_timeout, cleanup: None, database: None };
         match &entry.kind {
             Kind::MemoryStore(cfg) => {
                 let store: SharedStore = Arc::new(
@@ -109,6 +123,18 @@ impl Runtime {
                         .clock(self.clock.clone())
                         .build(),
                 );
+                running.cleanup = spawn_cleanup(store.clone(), cfg.cleanup_interval);
+                self.stores.insert(store);
+            }
+            Kind::Database(cfg) => {
+                running.database = Some(Arc::new(SqlDatabase::connect(&entry.id, cfg).await?));
+            }
+            Kind::SqlStore(cfg) => {
+                let db = self.databases.get(&cfg.database).cloned().with_context(|| {
+                    format!("database {} is not running", cfg.database)
+                })?;
+                let store: SharedStore =
+                    Arc::new(SqlStore::open(&entry.id, db, &cfg.table, cfg.limits, self.clock.clone()).await?);
                 running.cleanup = spawn_cleanup(store.clone(), cfg.cleanup_interval);
                 self.stores.insert(store);
             }
@@ -176,6 +202,12 @@ impl Runtime {
                 let _ = c.stop.send(true);
                 if tokio::time::timeout(r.stop_timeout, c.task).await.is_err() {
                     tracing::warn!(id = %r.id, "cleanup task did not stop within stop_timeout");
+                }
+            }
+            if let Some(db) = r.database {
+                self.databases.remove(&r.id);
+                if tokio::time::timeout(r.stop_timeout, db.close()).await.is_err() {
+                    tracing::warn!(id = %r.id, "connections did not close within stop_timeout");
                 }
             }
             tracing::info!(id = %r.id, "stopped");

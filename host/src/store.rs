@@ -59,10 +59,15 @@ impl Limits {
     /// Default maximum value length: 1 MiB.
     pub const DEFAULT_MAX_VALUE_BYTES: u32 = 1 << 20;
 
-    /// Reject empty keys and keys over `max_key_bytes`.
+    /// Reject empty keys, keys with NUL, and keys over `max_key_bytes`.
     pub fn check_key(&self, key: &str) -> Result<()> {
         if key.is_empty() {
             return Err(Error::InvalidArgument("key must not be empty".into()));
+        }
+        if key.contains('\0') {
+            return Err(Error::InvalidArgument(
+                "key must not contain NUL (U+0000): PostgreSQL text cannot hold it, so no store accepts it".into(),
+            ));
         }
         if key.len() > self.max_key_bytes as usize {
             return Err(Error::InvalidArgument(format!(

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::entry::Entry;
 use super::error::{ConfigError, Location};
+use super::kind::Kind;
 
 /// The entries `entry` depends on: (field, target ID).
 pub(crate) fn dependencies(entry: &Entry) -> Vec<(String, &str)> {
@@ -43,6 +44,12 @@ pub(crate) fn check_references(
                 continue;
             };
             let target_kind = &entries[t].kind;
+            if field == "database" && !matches!(target_kind, Kind::Database(_)) {
+                errors.push(at(entry).error(
+                    Some(&field),
+                    format!("`{target}` is a {}, not a database (db.sql.postgres, db.sql.mysql or db.sql.sqlite)", target_kind.name()),
+                ));
+            }
             let wants_store = field.starts_with("stores[") || field == "default_store";
             if wants_store && !target_kind.is_store() {
                 errors.push(at(entry).error(

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use super::error::ConfigError;
 use super::fields::Fields;
+use super::sql::{DatabaseConfig, SqlStoreConfig};
+use crate::sql::Dialect;
 use crate::store::Limits;
 
 type Result<T> = std::result::Result<T, ConfigError>;
@@ -15,31 +17,39 @@ type Result<T> = std::result::Result<T, ConfigError>;
 pub enum Kind {
     /// `store.memory`
     MemoryStore(MemoryStoreConfig),
+    /// `store.sql`
+    SqlStore(SqlStoreConfig),
+    /// `db.sql.postgres`, `db.sql.mysql`, `db.sql.sqlite`
+    Database(DatabaseConfig),
     /// `wasm.component`
     Component(ComponentConfig),
 }
 
 /// Every kind this build knows, as written in YAML.
-pub const KINDS: &[&str] = &["store.memory", "wasm.component"];
+pub const KINDS: &[&str] =
+    &["store.memory", "store.sql", "db.sql.postgres", "db.sql.mysql", "db.sql.sqlite", "wasm.component"];
 
 impl Kind {
     /// The kind as written in YAML.
     pub fn name(&self) -> &'static str {
         match self {
             Kind::MemoryStore(_) => "store.memory",
+            Kind::SqlStore(_) => "store.sql",
+            Kind::Database(d) => d.dialect.kind(),
             Kind::Component(_) => "wasm.component",
         }
     }
 
     /// Whether guests can open this entry as a store.
     pub fn is_store(&self) -> bool {
-        matches!(self, Kind::MemoryStore(_))
+        matches!(self, Kind::MemoryStore(_) | Kind::SqlStore(_))
     }
 
     /// The entries this one names, with the field that names each.
     pub(crate) fn references(&self) -> Vec<(String, &str)> {
         match self {
-            Kind::MemoryStore(_) => Vec::new(),
+            Kind::MemoryStore(_) | Kind::Database(_) => Vec::new(),
+            Kind::SqlStore(s) => vec![("database".to_owned(), s.database.as_str())],
             Kind::Component(c) => {
                 let mut refs: Vec<_> = c
                     .stores
@@ -57,6 +67,13 @@ impl Kind {
     pub(crate) fn parse(kind: &str, f: &mut Fields, file: &Path) -> Result<(Kind, &'static [&'static str])> {
         match kind {
             "store.memory" => Ok((Kind::MemoryStore(MemoryStoreConfig::parse(f)?), MemoryStoreConfig::FIELDS)),
+            "store.sql" => Ok((Kind::SqlStore(SqlStoreConfig::parse(f, parse_limits)?), SqlStoreConfig::FIELDS)),
+            "db.sql.postgres" | "db.sql.mysql" | "db.sql.sqlite" => {
+                let dialect = Dialect::from_kind(kind).expect("matched above");
+                let fields =
+                    if dialect == Dialect::Sqlite { DatabaseConfig::SQLITE_FIELDS } else { DatabaseConfig::SERVER_FIELDS };
+                Ok((Kind::Database(DatabaseConfig::parse(dialect, f, file)?), fields))
+            }
             "wasm.component" => Ok((Kind::Component(ComponentConfig::parse(f, file)?), ComponentConfig::FIELDS)),
             other => Err(f.error(
                 "kind",

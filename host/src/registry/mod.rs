@@ -18,6 +18,7 @@ mod fields;
 mod graph;
 mod kind;
 mod load;
+mod sql;
 mod values;
 
 use std::collections::{HashMap, HashSet};
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 pub use entry::{Entry, Lifecycle};
 pub use error::{ConfigError, RegistryError};
 pub use kind::{ComponentConfig, GuestLimits, KINDS, Kind, MemoryStoreConfig};
+pub use sql::{DatabaseConfig, DatabaseTarget, PoolConfig, SqlStoreConfig, TableNames};
 pub use values::{parse_duration, parse_size};
 
 /// A validated set of entries from one or more YAML files.

@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: build real guests, find the kvhost binary,
-//! run guests through the library.
+//! run guests through the library, open stores on every backend.
+
+pub mod backend;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,196 @@
+//! Fields of the SQL entries: `db.sql.postgres`, `db.sql.mysql`, `db.sql.sqlite`, `store.sql`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::error::ConfigError;
+use super::fields::Fields;
+use crate::sql::{Dialect, valid_identifier};
+use crate::store::Limits;
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+/// A database entry: where to connect, and the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseConfig {
+    /// Which SQL dialect (from the kind).
+    pub dialect: Dialect,
+    /// How to reach it.
+    pub target: DatabaseTarget,
+    /// Extra connection parameters; which keys are accepted depends on the dialect.
+    pub options: BTreeMap<String, String>,
+    /// Pool sizing.
+    pub pool: PoolConfig,
+}
+
+/// Where a database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A PostgreSQL or MySQL server.
+    Server {
+        /// Host name or address. Default `127.0.0.1`.
+        host: String,
+        /// TCP port. Default 5432 (PostgreSQL) or 3306 (MySQL).
+        port: u16,
+        /// Database name.
+        database: String,
+        /// User name. Default `postgres` or `root`.
+        username: String,
+        /// Password, if any.
+        password: Option<String>,
+    },
+    /// A SQLite file, resolved against the YAML file's folder, or `:memory:`.
+    Sqlite {
+        /// The file, or `None` for `:memory:`.
+        file: Option<PathBuf>,
+    },
+}
+
+/// Connection pool sizing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Most connections open at once. Default 10.
+    pub max_open: u32,
+    /// Connections kept open while idle. Default 2 (at most `max_open`).
+    pub max_idle: u32,
+    /// Connections are replaced after this long. Default 1h.
+    pub max_lifetime: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self { max_open: 10, max_idle: 2, max_lifetime: Duration::from_secs(3600) }
+    }
+}
+
+impl DatabaseConfig {
+    pub(crate) const SERVER_FIELDS: &[&str] = &["host", "port", "database", "username", "password", "options", "pool"];
+    pub(crate) const SQLITE_FIELDS: &[&str] = &["file", "options", "pool"];
+
+    pub(crate) fn parse(dialect: Dialect, f: &mut Fields, yaml_file: &Path) -> Result<Self> {
+        let target = match dialect {
+            Dialect::Sqlite => {
+                let file = f.required_string("file")?;
+                let file = (file != ":memory:").then(|| yaml_file.parent().unwrap_or(Path::new(".")).join(file));
+                DatabaseTarget::Sqlite { file }
+            }
+            Dialect::Postgres | Dialect::Mysql => DatabaseTarget::Server {
+                host: f.string("host")?.unwrap_or_else(|| "127.0.0.1".into()),
+                port: f.port("port")?.unwrap_or(dialect.default_port()),
+                database: f.required_string("database")?,
+                username: f.string("username")?.unwrap_or_else(|| dialect.default_user().into()),
+                password: f.string("password")?,
+            },
+        };
+        let options = f.string_map("options")?;
+        for key in options.keys() {
+            if !dialect.option_keys().contains(&key.as_str()) {
+                return Err(f.error(
+                    &format!("options.{key}"),
+                    format!("unknown option for {}; accepted: {}", dialect.kind(), dialect.option_keys().join(", ")),
+                ));
+            }
+        }
+        let mut pool = PoolConfig::default();
+        if let Some(mut p) = f.nested("pool")? {
+            if let Some(n) = p.u32("max_open")? {
+                if n == 0 {
+                    return Err(p.error("max_open", "must be at least 1"));
+                }
+                pool.max_open = n;
+            }
+            pool.max_idle = p.u32("max_idle")?.unwrap_or(pool.max_idle).min(pool.max_open);
+            if let Some(d) = p.duration("max_lifetime")? {
+                pool.max_lifetime = d;
+            }
+            p.finish(&["max_open", "max_idle", "max_lifetime"])?;
+        }
+        Ok(Self { dialect, target, options, pool })
+    }
+}
+
+/// Fields of a `store.sql` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlStoreConfig {
+    /// The `db.sql.*` entry this store lives in.
+    pub database: String,
+    /// Table and column names, validated.
+    pub table: TableNames,
+    /// How often expired rows are deleted; zero = never. Default 0.
+    pub cleanup_interval: Duration,
+    /// Key and value size limits.
+    pub limits: Limits,
+}
+
+/// The table and column names of a SQL store. Each matches
+/// `^[A-Za-z_][A-Za-z0-9_]{0,62}$`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    /// Table. Required in YAML.
+    pub table: String,
+    /// Key column. Default `key`.
+    pub key: String,
+    /// Value column. Default `value`.
+    pub value: String,
+    /// Expiry column (Unix milliseconds, BIGINT, NULL = never). Default `expires_at`.
+    pub expires_at: String,
+}
+
+impl TableNames {
+    /// The seed's names for `table`: `key`, `value`, `expires_at`. Not validated.
+    pub fn new(table: impl Into<String>) -> Self {
+        Self { table: table.into(), key: "key".into(), value: "value".into(), expires_at: "expires_at".into() }
+    }
+
+    /// Check every name against the identifier rule; the error names the bad one.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (what, name) in [("table", &self.table), ("key column", &self.key), ("value column", &self.value), ("expiry column", &self.expires_at)] {
+            if !valid_identifier(name) {
+                return Err(format!(
+                    "{what} name `{}` is not a valid identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
+                    name.escape_debug()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SqlStoreConfig {
+    pub(crate) const FIELDS: &[&str] = &[
+        "database", "table_name", "id_column_name", "payload_column_name", "expire_column_name",
+        "cleanup_interval", "max_key_bytes", "max_value_bytes",
+    ];
+
+    pub(crate) fn parse(f: &mut Fields, limits: impl FnOnce(&mut Fields) -> Result<Limits>) -> Result<Self> {
+        let database = f.required_string("database")?;
+        let mut ident = |field: &str, default: Option<&str>| -> Result<String> {
+            let name = match default {
+                None => f.required_string(field)?,
+                Some(d) => f.string(field)?.unwrap_or_else(|| d.to_owned()),
+            };
+            if !valid_identifier(&name) {
+                return Err(f.error(
+                    field,
+                    format!("`{}` is not a valid SQL identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$", name.escape_debug()),
+                ));
+            }
+            Ok(name)
+        };
+        let table = TableNames {
+            table: ident("table_name", None)?,
+            key: ident("id_column_name", Some("key"))?,
+            value: ident("payload_column_name", Some("value"))?,
+            expires_at: ident("expire_column_name", Some("expires_at"))?,
+        };
+        let columns = [("id_column_name", &table.key), ("payload_column_name", &table.value), ("expire_column_name", &table.expires_at)];
+        for (i, (field, name)) in columns.iter().enumerate() {
+            if let Some((other, _)) = columns[..i].iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
+                return Err(f.error(field, format!("`{name}` is already the {other}; each column needs its own name")));
+            }
+        }
+        let cleanup_interval = f.duration("cleanup_interval")?.unwrap_or(Duration::ZERO);
+        Ok(Self { database, table, cleanup_interval, limits: limits(f)? })
+    }
+}

@@ -1,0 +1,201 @@
+//! One connection pool per `db.sql.*` entry, shared by its stores.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+use super::Dialect;
+use crate::registry::{DatabaseConfig, DatabaseTarget};
+
+/// How long an operation waits for a pooled connection before it reports
+/// `unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) enum Pool {
+    Postgres(PgPool),
+    Mysql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+/// Run `$body` with `$p` bound to the concrete sqlx pool: the same code is
+/// compiled once per driver, with no dynamic dispatch per query.
+macro_rules! with_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::sql::database::Pool::Postgres($p) => $body,
+            $crate::sql::database::Pool::Mysql($p) => $body,
+            $crate::sql::database::Pool::Sqlite($p) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// A connected database entry.
+pub struct SqlDatabase {
+    id: String,
+    dialect: Dialect,
+    in_memory: bool,
+    pub(crate) pool: Pool,
+    /// The runtime the pool's connections live on.
+    handle: Handle,
+}
+
+impl std::fmt::Debug for SqlDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlDatabase").field("id", &self.id).field("dialect", &self.dialect).finish()
+    }
+}
+
+impl SqlDatabase {
+    /// Open the pool of database entry `id` and check one connection.
+    /// Must run on a multi-thread tokio runtime.
+    pub async fn connect(id: &str, cfg: &DatabaseConfig) -> anyhow::Result<Self> {
+        let handle = Handle::current();
+        if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
+            return Err(anyhow!("SQL stores need a multi-thread tokio runtime"));
+        }
+        let p = &cfg.pool;
+        let opt = |key: &str| cfg.options.get(key).map(String::as_str);
+        let bad = |key: &str, v: &str| anyhow!("option {key}: `{v}` is not accepted by {}", cfg.dialect.kind());
+        let mut in_memory = false;
+        let pool = match (&cfg.target, cfg.dialect) {
+            (DatabaseTarget::Server { host, port, database, username, password }, Dialect::Postgres) => {
+                let mut o = PgConnectOptions::new().host(host).port(*port).database(database).username(username);
+                if let Some(pw) = password {
+                    o = o.password(pw);
+                }
+                if let Some(v) = opt("sslmode") {
+                    o = o.ssl_mode(PgSslMode::from_str(v).map_err(|_| bad("sslmode", v))?);
+                }
+                if let Some(v) = opt("application_name") {
+                    o = o.application_name(v);
+                }
+                let runtime_params = cfg.options.iter().filter(|(k, _)| !matches!(k.as_str(), "sslmode" | "application_name"));
+                o = o.options(runtime_params);
+                let pool = PgPoolOptions::new()
+                    .max_connections(p.max_open)
+                    .min_connections(p.max_idle)
+                    .max_lifetime(p.max_lifetime)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(o)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+            (DatabaseTarget::Server { host, port, database, username, password }, _) => {
+                let mut o = MySqlConnectOptions::new().host(host).port(*port).database(database).username(username);
+                if let Some(pw) = password {
+                    o = o.password(pw);
+                }
+                if let Some(v) = opt("ssl_mode") {
+                    o = o.ssl_mode(MySqlSslMode::from_str(v).map_err(|_| bad("ssl_mode", v))?);
+                }
+                if let Some(v) = opt("charset") {
+                    o = o.charset(v);
+                }
+                if let Some(v) = opt("collation") {
+                    o = o.collation(v);
+                }
+                if let Some(v) = opt("timezone") {
+                    o = o.timezone(Some(v.to_owned()));
+                }
+                if let Some(v) = opt("statement_cache_capacity") {
+                    o = o.statement_cache_capacity(v.parse().map_err(|_| bad("statement_cache_capacity", v))?);
+                }
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(p.max_open)
+                    .min_connections(p.max_idle)
+                    .max_lifetime(p.max_lifetime)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(o)
+                    .await?;
+                Pool::Mysql(pool)
+            }
+            (DatabaseTarget::Sqlite { file }, _) => {
+                // WAL with synchronous=NORMAL: a committed write survives a
+                // crash or kill of the process; FULL also survives power loss.
+                let mut o = SqliteConnectOptions::new()
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .create_if_missing(true);
+                if let Some(v) = opt("journal_mode") {
+                    o = o.journal_mode(SqliteJournalMode::from_str(v).map_err(|_| bad("journal_mode", v))?);
+                }
+                if let Some(v) = opt("synchronous") {
+                    o = o.synchronous(SqliteSynchronous::from_str(v).map_err(|_| bad("synchronous", v))?);
+                }
+                if let Some(v) = opt("busy_timeout") {
+                    let d = crate::registry::parse_duration(v).map_err(|e| anyhow!("option busy_timeout: {e}"))?;
+                    o = o.busy_timeout(d);
+                }
+                let options = sqlite_pool_options(p, file.is_none());
+                let o = match file {
+                    Some(f) => o.filename(f),
+                    None => {
+                        in_memory = true;
+                        // One connection that never closes holds the whole database.
+                        o.in_memory(true).journal_mode(SqliteJournalMode::Memory)
+                    }
+                };
+                Pool::Sqlite(options.connect_with(o).await?)
+            }
+        };
+        Ok(Self { id: id.to_owned(), dialect: cfg.dialect, in_memory, pool, handle })
+    }
+
+    /// The entry's ID.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Whether this is a SQLite `:memory:` database (gone when the host stops).
+    pub fn is_in_memory(&self) -> bool {
+        self.in_memory
+    }
+
+    /// Run DDL statements, such as those of [`Dialect::schema`].
+    pub async fn execute_ddl(&self, statements: &[String]) -> anyhow::Result<()> {
+        for s in statements {
+            let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()));
+            with_pool!(&self.pool, p => q().execute(p).await.map(|_| ())).with_context(|| format!("running: {s}"))?;
+        }
+        Ok(())
+    }
+
+    /// Close every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        with_pool!(&self.pool, p => p.close().await)
+    }
+
+    /// Wait for `f` from synchronous code, such as a guest's host call.
+    ///
+    /// Works from plain threads, `spawn_blocking` threads and the workers of a
+    /// multi-thread runtime.
+    pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
+        match Handle::try_current() {
+            Ok(_) => tokio::task::block_in_place(|| self.handle.block_on(f)),
+            Err(_) => self.handle.block_on(f),
+        }
+    }
+}
+
+/// Pool options for SQLite: an in-memory database is one connection kept forever.
+fn sqlite_pool_options(p: &crate::registry::PoolConfig, in_memory: bool) -> SqlitePoolOptions {
+    let o = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+    if in_memory {
+        o.max_connections(1).min_connections(1).max_lifetime(None).idle_timeout(None)
+    } else {
+        o.max_connections(p.max_open).min_connections(p.max_idle).max_lifetime(p.max_lifetime)
+    }
+}

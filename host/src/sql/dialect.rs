@@ -1,0 +1,212 @@
+//! What differs between SQL dialects: quoting, placeholders, upserts, DDL.
+
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use crate::registry::TableNames;
+
+/// A SQL dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
+    /// SQLite.
+    Sqlite,
+}
+
+/// Rows deleted per cleanup statement, so cleanup never holds a long lock.
+pub(crate) const CLEANUP_BATCH: u64 = 1000;
+
+/// The statements of one SQL store, built once from validated names.
+#[derive(Debug, Clone)]
+pub(crate) struct Statements {
+    pub get: SqlStr,
+    pub exists: SqlStr,
+    pub set: SqlStr,
+    pub delete: SqlStr,
+    pub clear: SqlStr,
+    pub cleanup: SqlStr,
+    /// Selects no rows; fails if the table or a column is missing.
+    pub probe: SqlStr,
+}
+
+impl Dialect {
+    /// The dialect of a `db.sql.*` kind.
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        match kind {
+            "db.sql.postgres" => Some(Self::Postgres),
+            "db.sql.mysql" => Some(Self::Mysql),
+            "db.sql.sqlite" => Some(Self::Sqlite),
+            _ => None,
+        }
+    }
+
+    /// Parse `postgres`, `mysql` (or `mariadb`) or `sqlite`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            "mysql" | "mariadb" => Some(Self::Mysql),
+            "sqlite" => Some(Self::Sqlite),
+            _ => None,
+        }
+    }
+
+    /// The registry kind of a database in this dialect.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Postgres => "db.sql.postgres",
+            Self::Mysql => "db.sql.mysql",
+            Self::Sqlite => "db.sql.sqlite",
+        }
+    }
+
+    /// The backend name reported by `info()`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Mysql => "mysql",
+            Self::Sqlite => "sqlite",
+        }
+    }
+
+    pub(crate) fn default_port(self) -> u16 {
+        match self {
+            Self::Postgres => 5432,
+            Self::Mysql => 3306,
+            Self::Sqlite => 0,
+        }
+    }
+
+    pub(crate) fn default_user(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            _ => "root",
+        }
+    }
+
+    /// The keys accepted in a database entry's `options`.
+    pub fn option_keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Postgres => &["sslmode", "application_name", "search_path", "statement_timeout", "lock_timeout", "timezone"],
+            Self::Mysql => &["ssl_mode", "charset", "collation", "timezone", "statement_cache_capacity"],
+            Self::Sqlite => &["journal_mode", "synchronous", "busy_timeout"],
+        }
+    }
+
+    /// Quote a validated identifier.
+    pub fn quote(self, ident: &str) -> String {
+        debug_assert!(super::valid_identifier(ident), "unvalidated identifier {ident:?}");
+        match self {
+            Self::Mysql => format!("`{ident}`"),
+            _ => format!("\"{ident}\""),
+        }
+    }
+
+    /// The `n`th (1-based) bind parameter.
+    fn param(self, n: usize) -> String {
+        match self {
+            Self::Postgres => format!("${n}"),
+            Self::Mysql => "?".to_owned(),
+            Self::Sqlite => format!("?{n}"),
+        }
+    }
+
+    pub(crate) fn statements(self, names: &TableNames) -> Statements {
+        let (t, k, v, e) =
+            (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let p = |n| self.param(n);
+        let live = format!("({e} IS NULL OR {e} > {})", p(2));
+        let upsert = match self {
+            Self::Mysql => format!("ON DUPLICATE KEY UPDATE {v} = VALUES({v}), {e} = VALUES({e})"),
+            _ => format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}"),
+        };
+        let cleanup = match self {
+            // MySQL has DELETE ... LIMIT but no LIMIT inside IN (subquery).
+            Self::Mysql => format!("DELETE FROM {t} WHERE {e} <= ? LIMIT {CLEANUP_BATCH}"),
+            _ => format!("DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t} WHERE {e} <= {} LIMIT {CLEANUP_BATCH})", p(1)),
+        };
+        let sql = |s: String| AssertSqlSafe(s).into_sql_str();
+        Statements {
+            get: sql(format!("SELECT {v} FROM {t} WHERE {k} = {} AND {live}", p(1))),
+            exists: sql(format!("SELECT 1 FROM {t} WHERE {k} = {} AND {live}", p(1))),
+            set: sql(format!("INSERT INTO {t} ({k}, {v}, {e}) VALUES ({}, {}, {}) {upsert}", p(1), p(2), p(3))),
+            delete: sql(format!("DELETE FROM {t} WHERE {k} = {} AND {live}", p(1))),
+            clear: sql(format!("DELETE FROM {t}")),
+            cleanup: sql(cleanup),
+            probe: sql(format!("SELECT {k}, {v}, {e} FROM {t} WHERE 1 = 0")),
+        }
+    }
+
+    /// The DDL that creates a store's table and expiry index, one statement
+    /// per element, each idempotent (`IF NOT EXISTS`).
+    pub fn schema(self, names: &TableNames, max_key_bytes: u32) -> Vec<String> {
+        let (t, k, v, e) =
+            (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let mut index_name = format!("idx_{}_{}", names.table, names.expires_at);
+        index_name.truncate(63);
+        let i = self.quote(&index_name);
+        match self {
+            Self::Postgres => vec![
+                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARCHAR({max_key_bytes}) PRIMARY KEY,\n    {v} BYTEA NOT NULL,\n    {e} BIGINT\n)"),
+                format!("CREATE INDEX IF NOT EXISTS {i} ON {t} ({e}) WHERE {e} IS NOT NULL"),
+            ],
+            // VARBINARY keys compare byte for byte: MySQL's text collations
+            // would fold case and ignore trailing spaces.
+            Self::Mysql => vec![format!(
+                "CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARBINARY({max_key_bytes}) NOT NULL PRIMARY KEY,\n    {v} LONGBLOB NOT NULL,\n    {e} BIGINT NULL,\n    INDEX {i} ({e})\n)"
+            )],
+            Self::Sqlite => vec![
+                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} TEXT NOT NULL PRIMARY KEY,\n    {v} BLOB NOT NULL,\n    {e} INTEGER\n)"),
+                format!("CREATE INDEX IF NOT EXISTS {i} ON {t} ({e}) WHERE {e} IS NOT NULL"),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_statements_quote_names_and_bind_values() {
+        let s = Dialect::Postgres.statements(&TableNames::new("kv_store"));
+        assert_eq!(
+            s.set.as_str(),
+            "INSERT INTO \"kv_store\" (\"key\", \"value\", \"expires_at\") VALUES ($1, $2, $3) ON CONFLICT (\"key\") DO UPDATE SET \"value\" = excluded.\"value\", \"expires_at\" = excluded.\"expires_at\""
+        );
+        assert_eq!(
+            s.get.as_str(),
+            "SELECT \"value\" FROM \"kv_store\" WHERE \"key\" = $1 AND (\"expires_at\" IS NULL OR \"expires_at\" > $2)"
+        );
+    }
+
+    #[test]
+    fn mysql_quotes_reserved_key_column_with_backticks() {
+        let s = Dialect::Mysql.statements(&TableNames::new("kv"));
+        assert!(s.get.as_str().starts_with("SELECT `value` FROM `kv` WHERE `key` = ? AND"), "{}", s.get.as_str());
+        assert!(s.set.as_str().ends_with("ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `expires_at` = VALUES(`expires_at`)"));
+        assert_eq!(s.cleanup.as_str(), "DELETE FROM `kv` WHERE `expires_at` <= ? LIMIT 1000");
+    }
+
+    #[test]
+    fn schema_matches_the_seed_for_postgres() {
+        let ddl = Dialect::Postgres.schema(&TableNames::new("kv_store"), 255);
+        assert_eq!(
+            ddl,
+            [
+                "CREATE TABLE IF NOT EXISTS \"kv_store\" (\n    \"key\" VARCHAR(255) PRIMARY KEY,\n    \"value\" BYTEA NOT NULL,\n    \"expires_at\" BIGINT\n)",
+                "CREATE INDEX IF NOT EXISTS \"idx_kv_store_expires_at\" ON \"kv_store\" (\"expires_at\") WHERE \"expires_at\" IS NOT NULL",
+            ]
+        );
+    }
+
+    #[test]
+    fn index_names_fit_the_identifier_limit() {
+        let long = TableNames { table: "t".repeat(63), key: "k".into(), value: "v".into(), expires_at: "e".repeat(63) };
+        for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            let ddl = d.schema(&long, 255).join(";");
+            assert!(ddl.contains(&format!("idx_{}", "t".repeat(59))), "{ddl}");
+        }
+    }
+}

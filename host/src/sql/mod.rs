@@ -1,0 +1,44 @@
+//! SQL stores over sqlx: PostgreSQL, MySQL/MariaDB and SQLite.
+//!
+//! Table and column names are validated by [`valid_identifier`] and quoted for
+//! the dialect; keys, values and times are always bound parameters.
+
+mod database;
+mod dialect;
+mod store;
+
+pub use database::SqlDatabase;
+pub use dialect::Dialect;
+pub use store::SqlStore;
+
+/// Whether `name` may be used as a table or column name:
+/// `^[A-Za-z_][A-Za-z0-9_]{0,62}$`.
+pub fn valid_identifier(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    matches!(bytes.first(), Some(b) if b.is_ascii_alphabetic() || *b == b'_')
+        && bytes.len() <= 63
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_identifiers() {
+        for ok in ["kv_store", "_t", "K", "key", "a".repeat(63).as_str(), "T1_2"] {
+            assert!(valid_identifier(ok), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_hostile_identifiers() {
+        let long = "a".repeat(64);
+        for bad in [
+            "", "1abc", "kv store", "kv;DROP TABLE users", "kv\"--", "kv`x", "kv'", "kv\0", "ké", "a-b", "a.b",
+            "kv)", long.as_str(), "\u{FF21}", "kv\n",
+        ] {
+            assert!(!valid_identifier(bad), "{bad:?}");
+        }
+    }
+}

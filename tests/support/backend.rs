@@ -1,0 +1,155 @@
+//! Stores on every backend for the conformance suite: memory, SQLite (file and
+//! `:memory:`), PostgreSQL and MariaDB over TCP on this machine.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use kvhost::registry::{DatabaseConfig, DatabaseTarget, PoolConfig, TableNames};
+use kvhost::sql::{Dialect, SqlDatabase, SqlStore};
+use kvhost::{Limits, ManualClock, MemoryStore, SharedStore};
+
+/// Which backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Memory,
+    SqliteFile,
+    SqliteMemory,
+    Postgres,
+    Mysql,
+}
+
+/// PostgreSQL as SPEC.md gives it: trust auth on loopback, database `test`.
+pub fn postgres_config() -> DatabaseConfig {
+    server_config(Dialect::Postgres, "postgres")
+}
+
+/// MariaDB as SPEC.md gives it: root without password on loopback, database `test`.
+pub fn mysql_config() -> DatabaseConfig {
+    server_config(Dialect::Mysql, "root")
+}
+
+fn server_config(dialect: Dialect, user: &str) -> DatabaseConfig {
+    let port = if dialect == Dialect::Postgres { 5432 } else { 3306 };
+    DatabaseConfig {
+        dialect,
+        target: DatabaseTarget::Server {
+            host: "127.0.0.1".into(),
+            port,
+            database: "test".into(),
+            username: user.into(),
+            password: None,
+        },
+        options: BTreeMap::new(),
+        pool: PoolConfig { max_open: 8, max_idle: 1, ..Default::default() },
+    }
+}
+
+/// Whether a missing database must fail the test (CI) instead of skipping it.
+pub fn databases_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A unique table name for this test process.
+pub fn unique_table(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Two stores on one backend (to check that one store's `clear` spares the
+/// other), sharing a manual clock. SQL tables are dropped on drop.
+pub struct Backend {
+    pub kind: Kind,
+    pub store: SharedStore,
+    pub other: SharedStore,
+    pub clock: ManualClock,
+    sql: Option<(Arc<SqlDatabase>, Vec<String>)>,
+    _dir: Option<tempfile::TempDir>,
+    // Declared last: dropped after the stores that use it.
+    rt: tokio::runtime::Runtime,
+}
+
+
+/// A multi-thread runtime, as SQL stores need.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// Connect `cfg`, or return None (skipping, loudly) when it is down outside CI.
+pub fn connect(rt: &tokio::runtime::Runtime, cfg: &DatabaseConfig) -> Option<Arc<SqlDatabase>> {
+    match rt.block_on(SqlDatabase::connect("test:db", cfg)) {
+        Ok(db) => Some(Arc::new(db)),
+        Err(e) if !databases_required() => {
+            eprintln!("SKIPPED: {} is unreachable ({e:#}); with CI=true this fails", cfg.dialect.name());
+            None
+        }
+        Err(e) => panic!("{} is required in CI but unreachable: {e:#}", cfg.dialect.name()),
+    }
+}
+
+impl Backend {
+    /// The backend, or None if its database is down and this is not CI.
+    pub fn new(kind: Kind) -> Option<Self> {
+        Self::with_limits(kind, Limits::default())
+    }
+
+    pub fn with_limits(kind: Kind, limits: Limits) -> Option<Self> {
+        let rt = runtime();
+        let clock = ManualClock::starting_now();
+        let shared = Arc::new(clock.clone());
+        if kind == Kind::Memory {
+            let mk = |id: &str| -> SharedStore {
+                Arc::new(MemoryStore::builder(id).max_size(0).limits(limits).clock(shared.clone()).build())
+            };
+            return Some(Self { kind, store: mk("test:a"), other: mk("test:b"), clock, sql: None, _dir: None, rt });
+        }
+        let mut dir = None;
+        let cfg = match kind {
+            Kind::Postgres => postgres_config(),
+            Kind::Mysql => mysql_config(),
+            Kind::SqliteFile | Kind::SqliteMemory => {
+                let file = (kind == Kind::SqliteFile).then(|| {
+                    let d = tempfile::tempdir().unwrap();
+                    let f = d.path().join("kv.db");
+                    dir = Some(d);
+                    f
+                });
+                DatabaseConfig {
+                    dialect: Dialect::Sqlite,
+                    target: DatabaseTarget::Sqlite { file },
+                    options: BTreeMap::new(),
+                    pool: PoolConfig { max_open: 4, max_idle: 1, ..Default::default() },
+                }
+            }
+            Kind::Memory => unreachable!(),
+        };
+        let db = connect(&rt, &cfg)?;
+        let tables = vec![unique_table("kvt_a"), unique_table("kvt_b")];
+        let mut stores = Vec::new();
+        for (i, t) in tables.iter().enumerate() {
+            let names = TableNames::new(t.as_str());
+            rt.block_on(db.execute_ddl(&cfg.dialect.schema(&names, limits.max_key_bytes))).unwrap();
+            let id = format!("test:{}", ["a", "b"][i]);
+            let store = rt.block_on(SqlStore::open(&id, db.clone(), &names, limits, shared.clone())).unwrap();
+            stores.push(Arc::new(store) as SharedStore);
+        }
+        let other = stores.pop().unwrap();
+        let store = stores.pop().unwrap();
+        Some(Self { kind, store, other, clock, sql: Some((db, tables)), _dir: dir, rt })
+    }
+
+    /// The runtime the SQL pool lives on.
+    pub fn rt(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some((db, tables)) = self.sql.take() {
+            let drops: Vec<String> = tables.iter().map(|t| format!("DROP TABLE IF EXISTS {}", db.dialect().quote(t))).collect();
+            let _ = self.rt.block_on(db.execute_ddl(&drops));
+            self.rt.block_on(db.close());
+        }
+    }
+}

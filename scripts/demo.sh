@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 cargo build --release --target wasm32-wasip2 \
     --manifest-path guest-examples/rust/Cargo.toml --target-dir target/guests
-cargo run --release -p kvhost -- run --config guest-examples/demo.yaml
+cargo build --release -p kvhost
+./target/release/kvhost schema --config guest-examples/demo.yaml demo:data --apply
+./target/release/kvhost run --config guest-examples/demo.yaml

@@ -1,11 +1,11 @@
 //! kvdemo: a kvhost guest that uses every `kvhost:store` operation.
 //!
-//! `kvdemo` (or `kvdemo demo`) runs a self-check and exits non-zero with a
-//! message if the store misbehaves. The other subcommands do one operation
+//! `kvdemo` (or `kvdemo demo`) runs a self-check on each `--store` (default:
+//! the default store) and exits non-zero with a message if a store misbehaves. The other subcommands do one operation
 //! each, so a store can be driven from the shell:
 //!
 //! ```text
-//! kvdemo [--store ID] demo | info | get KEY | set KEY VALUE [TTL_MS] | delete KEY
+//! kvdemo [--store ID]... demo | info | get KEY | set KEY VALUE [TTL_MS] | delete KEY
 //!        | exists KEY | clear | expect KEY VALUE | expect-missing KEY | fill PREFIX N
 //! ```
 
@@ -43,18 +43,28 @@ fn ok<T>(what: &str, r: Result<T, Error>) -> T {
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut store_id = String::new();
-    if args.first().map(String::as_str) == Some("--store") {
+    let mut store_ids = Vec::new();
+    while args.first().map(String::as_str) == Some("--store") {
         if args.len() < 2 {
             fail("--store needs an ID");
         }
-        store_id = args.remove(1);
+        store_ids.push(args.remove(1));
         args.remove(0);
     }
-    let bucket = ok(&format!("open({store_id:?})"), open(&store_id));
+    if store_ids.is_empty() {
+        store_ids.push(String::new());
+    }
+    let buckets: Vec<Bucket> = store_ids.iter().map(|id| ok(&format!("open({id:?})"), open(id))).collect();
+    if args.first().is_none_or(|a| a == "demo") {
+        buckets.iter().for_each(demo);
+        return;
+    }
+    if buckets.len() > 1 {
+        fail("only `demo` takes several --store flags");
+    }
+    let bucket = &buckets[0];
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_else(|| fail("missing argument; see the usage in src/main.rs"));
-    match args.first().map(String::as_str).unwrap_or("demo") {
-        "demo" => demo(&bucket),
+    match args[0].as_str() {
         "info" => {
             let i = bucket.info();
             println!("{} backend={} durable={} max_key_bytes={} max_value_bytes={}", i.id, i.backend, i.durable, i.max_key_bytes, i.max_value_bytes);

@@ -95,11 +95,15 @@ impl Dialect {
     }
 
     /// Quote a validated identifier.
+    ///
+    /// SQLite gets backticks too: a double-quoted name that matches no column
+    /// silently becomes a string literal there, which would turn a wrong
+    /// column name into a query that compares against a constant.
     pub fn quote(self, ident: &str) -> String {
         debug_assert!(super::valid_identifier(ident), "unvalidated identifier {ident:?}");
         match self {
-            Self::Mysql => format!("`{ident}`"),
-            _ => format!("\"{ident}\""),
+            Self::Postgres => format!("\"{ident}\""),
+            Self::Mysql | Self::Sqlite => format!("`{ident}`"),
         }
     }
 

@@ -1,35 +1,15 @@
-//! The `kvhost` command line: a thin layer over the library.
+//! `kvhost run`: a guest with stores, or a registry's components.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand};
 use kvhost::registry::{GuestLimits, Registry};
 use kvhost::{GuestRun, KvCtx, MemoryStore, Runner, Runtime, Stdio, Stores};
 
-#[derive(Parser)]
-#[command(name = "kvhost", version, about = "A key-value store for WebAssembly components")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run a guest component, or the auto_start components of a registry.
-    Run(RunArgs),
-    /// Validate registry files; exits non-zero and names each problem.
-    Check {
-        /// YAML files or folders of them.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-    },
-}
-
 #[derive(clap::Args)]
-struct RunArgs {
+pub struct RunArgs {
     /// Registry file or folder (repeatable).
     #[arg(long = "config", short = 'c', value_name = "PATH")]
     configs: Vec<PathBuf>,
@@ -64,49 +44,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
-fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Check { paths } => check(&paths),
-        Command::Run(args) => tokio::runtime::Runtime::new()
-            .context("cannot start the async runtime")
-            .and_then(|rt| rt.block_on(run(args))),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    match Registry::load(paths) {
-        Ok(r) => {
-            println!("ok: {} entries", r.entries().len());
-            for e in r.entries() {
-                println!("  {} ({})", e.id, e.kind.name());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            for e in errors.errors() {
-                eprintln!("error: {e}");
-            }
-            eprintln!("{} problem(s) found", errors.errors().len());
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let runner = Arc::new(Runner::new()?);
     let Some(guest) = args.guest.clone() else {
         if args.configs.is_empty() {

@@ -1,0 +1,78 @@
+//! The `kvhost` command line: a thin layer over the library, one file per command.
+
+mod run;
+mod schema;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kvhost::registry::Registry;
+
+#[derive(Parser)]
+#[command(name = "kvhost", version, about = "A key-value store for WebAssembly components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a guest component, or the auto_start components of a registry.
+    Run(run::RunArgs),
+    /// Validate registry files; exits non-zero and names each problem.
+    Check {
+        /// YAML files or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Print, or apply, the DDL of a SQL store's table.
+    Schema(schema::SchemaArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { paths } => check(&paths),
+        Command::Run(args) => tokio::runtime::Runtime::new()
+            .context("cannot start the async runtime")
+            .and_then(|rt| rt.block_on(run::run(args))),
+        Command::Schema(args) => tokio::runtime::Runtime::new()
+            .context("cannot start the async runtime")
+            .and_then(|rt| rt.block_on(schema::schema(args))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    match Registry::load(paths) {
+        Ok(r) => {
+            println!("ok: {} entries", r.entries().len());
+            for e in r.entries() {
+                println!("  {} ({})", e.id, e.kind.name());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            for e in errors.errors() {
+                eprintln!("error: {e}");
+            }
+            eprintln!("{} problem(s) found", errors.errors().len());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+

@@ -1,0 +1,91 @@
+//! `kvhost schema`: the DDL of a SQL store's table, printed or applied.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use kvhost::registry::{Kind, Registry, TableNames};
+use kvhost::sql::Dialect;
+use kvhost::{Limits, Runtime};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  kvhost schema --dialect postgres --table kv_store\n  kvhost schema --config registry.yaml app:cache --apply")]
+pub struct SchemaArgs {
+    /// postgres, mysql (or mariadb), or sqlite.
+    #[arg(long, value_parser = parse_dialect, required_unless_present = "configs", conflicts_with = "configs")]
+    dialect: Option<Dialect>,
+    /// Table name (with --dialect).
+    #[arg(long, requires = "dialect")]
+    table: Option<String>,
+    /// Key column.
+    #[arg(long, default_value = "key", requires = "dialect")]
+    id_column: String,
+    /// Value column.
+    #[arg(long, default_value = "value", requires = "dialect")]
+    payload_column: String,
+    /// Expiry column (Unix milliseconds).
+    #[arg(long, default_value = "expires_at", requires = "dialect")]
+    expire_column: String,
+    /// Width of the key column in bytes.
+    #[arg(long, default_value_t = Limits::DEFAULT_MAX_KEY_BYTES, requires = "dialect")]
+    max_key_bytes: u32,
+    /// Registry file or folder (repeatable); then give STORE_ID.
+    #[arg(long = "config", short = 'c', value_name = "PATH", requires = "store")]
+    configs: Vec<PathBuf>,
+    /// The store.sql entry whose table to describe.
+    #[arg(value_name = "STORE_ID")]
+    store: Option<String>,
+    /// Create the table and index in the store's database if they are absent.
+    #[arg(long, requires = "store")]
+    apply: bool,
+}
+
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    Dialect::from_name(s).ok_or_else(|| format!("`{s}` is not a dialect; use postgres, mysql or sqlite"))
+}
+
+pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dialect) = args.dialect {
+        let table = args.table.context("--table is required with --dialect")?;
+        let names = TableNames {
+            table,
+            key: args.id_column,
+            value: args.payload_column,
+            expires_at: args.expire_column,
+        };
+        names.validate().map_err(anyhow::Error::msg)?;
+        print(&dialect.schema(&names, args.max_key_bytes));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = args.store.context("give STORE_ID with --config")?;
+    let registry = Registry::load(&args.configs)?;
+    let Some(entry) = registry.get(&id) else { bail!("no entry `{id}` in the registry") };
+    let Kind::SqlStore(store) = &entry.kind else {
+        bail!("{id} is a {}, not a store.sql", entry.kind.name());
+    };
+    let Some(Kind::Database(db)) = registry.get(&store.database).map(|e| &e.kind) else {
+        bail!("{id}: database {} is not a db.sql.* entry", store.database);
+    };
+    let ddl = db.dialect.schema(&store.table, store.limits.max_key_bytes);
+    if !args.apply {
+        print(&ddl);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if matches!(db.target, kvhost::registry::DatabaseTarget::Sqlite { file: None }) {
+        bail!("{} is a SQLite :memory: database: kvhost creates its tables at start, so there is nothing to apply", store.database);
+    }
+    let database = store.database.clone();
+    let mut runtime = Runtime::new(registry.clone());
+    runtime.start(std::slice::from_ref(&database)).await?;
+    let result = runtime.database(&database).context("database did not start")?.execute_ddl(&ddl).await;
+    runtime.shutdown().await;
+    result?;
+    println!("table {} and its expiry index are present in {database}", store.table.table);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(ddl: &[String]) {
+    for statement in ddl {
+        println!("{statement};");
+    }
+}

@@ -37,7 +37,7 @@ pub enum DatabaseTarget {
         database: String,
         /// User name. Default `postgres` or `root`.
         username: String,
-        /// Password, if any.
+        /// Password, if any (an empty string in YAML means none).
         password: Option<String>,
     },
     /// A SQLite file, resolved against the YAML file's folder, or `:memory:`.
@@ -80,7 +80,8 @@ impl DatabaseConfig {
                 port: f.port("port")?.unwrap_or(dialect.default_port()),
                 database: f.required_string("database")?,
                 username: f.string("username")?.unwrap_or_else(|| dialect.default_user().into()),
-                password: f.string("password")?,
+                // An empty password is no password, not an empty one.
+                password: f.string("password")?.filter(|p| !p.is_empty()),
             },
         };
         let options = f.string_map("options")?;

@@ -304,3 +304,155 @@ fn valid_entries_are_still_checked_when_a_sibling_is_malformed() {
         "a reference to a malformed entry is not reported as dangling:\n{err}"
     );
 }
+
+// ---- SQL entries ----
+
+const SQL: &str = "namespace: app\nentries:\n  - name: pg\n    kind: db.sql.postgres\n    database: test\n  - name: kv\n    kind: store.sql\n    database: app:pg\n    table_name: kv_store\n";
+
+#[test]
+fn parses_sql_entries_with_defaults() {
+    let r = load(SQL).unwrap();
+    let Kind::Database(db) = &r.get("app:pg").unwrap().kind else { panic!() };
+    assert_eq!(
+        db.target,
+        DatabaseTarget::Server {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            database: "test".into(),
+            username: "postgres".into(),
+            password: None
+        }
+    );
+    assert_eq!(db.pool, PoolConfig::default());
+    let Kind::SqlStore(s) = &r.get("app:kv").unwrap().kind else { panic!() };
+    assert_eq!(s.table, TableNames::new("kv_store"));
+    assert_eq!(s.cleanup_interval, Duration::ZERO);
+    let order: Vec<_> = r.start_order(["app:kv"]).iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(order, ["app:pg", "app:kv"], "the database starts before its store");
+}
+
+#[test]
+fn parses_every_sql_field() {
+    // SAFETY: no other test reads this variable.
+    unsafe { std::env::set_var("KVHOST_TEST_DB_PASSWORD", "p@ss:word") };
+    let r = load(
+        r#"
+namespace: app
+entries:
+  - name: my
+    kind: db.sql.mysql
+    host: db.internal
+    port: 3307
+    database: kv
+    username: svc
+    password: "${env:KVHOST_TEST_DB_PASSWORD}"
+    options: {charset: utf8mb4, ssl_mode: disabled}
+    pool: {max_open: 20, max_idle: 50, max_lifetime: 30m}
+  - name: lite
+    kind: db.sql.sqlite
+    file: data/kv.db
+  - name: cache
+    kind: store.sql
+    database: app:my
+    table_name: Cache_2
+    id_column_name: k
+    payload_column_name: v
+    expire_column_name: exp
+    cleanup_interval: 10m
+    max_key_bytes: 100
+"#,
+    )
+    .unwrap();
+    let Kind::Database(db) = &r.get("app:my").unwrap().kind else { panic!() };
+    let DatabaseTarget::Server { port, password, .. } = &db.target else { panic!() };
+    assert_eq!((*port, password.as_deref()), (3307, Some("p@ss:word")));
+    assert_eq!(db.options.get("charset").map(String::as_str), Some("utf8mb4"));
+    assert_eq!(db.pool, PoolConfig { max_open: 20, max_idle: 20, max_lifetime: Duration::from_secs(1800) });
+    let Kind::Database(lite) = &r.get("app:lite").unwrap().kind else { panic!() };
+    assert_eq!(lite.target, DatabaseTarget::Sqlite { file: Some("data/kv.db".into()) });
+    let Kind::SqlStore(s) = &r.get("app:cache").unwrap().kind else { panic!() };
+    assert_eq!(
+        s.table,
+        TableNames { table: "Cache_2".into(), key: "k".into(), value: "v".into(), expires_at: "exp".into() }
+    );
+    assert_eq!(s.limits.max_key_bytes, 100);
+}
+
+#[test]
+fn sqlite_memory_has_no_file() {
+    let r = load("namespace: a\nentries:\n  - {name: m, kind: db.sql.sqlite, file: \":memory:\"}\n").unwrap();
+    let Kind::Database(db) = &r.get("a:m").unwrap().kind else { panic!() };
+    assert_eq!(db.target, DatabaseTarget::Sqlite { file: None });
+}
+
+#[test]
+fn rejects_hostile_table_and_column_names() {
+    for (field, value) in [
+        ("table_name", "\"kv; DROP TABLE users; --\""),
+        ("table_name", "\"kv store\""),
+        ("table_name", "1kv"),
+        ("id_column_name", "\"key`\""),
+        ("payload_column_name", "\"va'lue\""),
+        ("expire_column_name", "\"exp)\""),
+        ("table_name", "kéy"),
+        ("table_name", "a123456789012345678901234567890123456789012345678901234567890123"),
+    ] {
+        let text = if field == "table_name" {
+            SQL.replace("table_name: kv_store", &format!("table_name: {value}"))
+        } else {
+            format!("{SQL}    {field}: {value}\n")
+        };
+        rejects(&text, Some("app:kv"), Some(field), "is not a valid SQL identifier");
+    }
+}
+
+#[test]
+fn rejects_two_columns_with_one_name() {
+    rejects(&format!("{SQL}    payload_column_name: KEY\n"), Some("app:kv"), Some("payload_column_name"), "already the id_column_name");
+}
+
+#[test]
+fn rejects_sql_store_without_table() {
+    rejects(&SQL.replace("    table_name: kv_store\n", ""), Some("app:kv"), Some("table_name"), "is required");
+}
+
+#[test]
+fn rejects_sql_store_whose_database_is_not_a_database() {
+    rejects(
+        "namespace: app\nentries:\n  - {name: mem, kind: store.memory}\n  - {name: kv, kind: store.sql, database: app:mem, table_name: t}\n",
+        Some("app:kv"),
+        Some("database"),
+        "`app:mem` is a store.memory, not a database",
+    );
+}
+
+#[test]
+fn rejects_dangling_database_reference() {
+    rejects(&SQL.replace("database: app:pg\n", "database: app:nope\n"), Some("app:kv"), Some("database"), "no loaded registry file declares");
+}
+
+#[test]
+fn rejects_unknown_connection_option() {
+    rejects(&SQL.replace("database: test\n", "database: test\n    options: {sslmod: require}\n"), Some("app:pg"), Some("options.sslmod"), "accepted: sslmode, application_name");
+}
+
+#[test]
+fn rejects_out_of_range_port() {
+    rejects(&SQL.replace("database: test\n", "database: test\n    port: 70000\n"), Some("app:pg"), Some("port"), "not a TCP port");
+}
+
+#[test]
+fn rejects_zero_pool_size() {
+    rejects(&SQL.replace("database: test\n", "database: test\n    pool: {max_open: 0}\n"), Some("app:pg"), Some("pool.max_open"), "at least 1");
+}
+
+#[test]
+fn rejects_sqlite_without_file_and_server_fields_on_sqlite() {
+    rejects("namespace: a\nentries:\n  - {name: l, kind: db.sql.sqlite}\n", Some("a:l"), Some("file"), "is required");
+    rejects("namespace: a\nentries:\n  - {name: l, kind: db.sql.sqlite, file: x.db, host: h}\n", Some("a:l"), Some("host"), "unknown field");
+}
+
+#[test]
+fn rejects_server_database_without_database_name() {
+    rejects("namespace: a\nentries:\n  - {name: p, kind: db.sql.postgres}\n", Some("a:p"), Some("database"), "is required");
+}

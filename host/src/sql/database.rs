@@ -8,6 +8,7 @@ use anyhow::{Context as _, anyhow};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection as _;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::Dialect;
@@ -64,6 +65,15 @@ impl SqlDatabase {
         let opt = |key: &str| cfg.options.get(key).map(String::as_str);
         let bad = |key: &str, v: &str| anyhow!("option {key}: `{v}` is not accepted by {}", cfg.dialect.kind());
         let mut in_memory = false;
+        let where_ = match &cfg.target {
+            DatabaseTarget::Server { host, port, database, username, .. } => {
+                format!("{} at {host}:{port}, database {database}, user {username}", cfg.dialect.name())
+            }
+            DatabaseTarget::Sqlite { file: Some(f) } => format!("sqlite file {}", f.display()),
+            DatabaseTarget::Sqlite { file: None } => "sqlite :memory:".to_owned(),
+        };
+        // sqlx errors repeat their cause in `source()`; show the text once.
+        let unreachable = |e: sqlx::Error| anyhow!("cannot connect to {where_}: {e}");
         let pool = match (&cfg.target, cfg.dialect) {
             (DatabaseTarget::Server { host, port, database, username, password }, Dialect::Postgres) => {
                 let mut o = PgConnectOptions::new().host(host).port(*port).database(database).username(username);
@@ -78,13 +88,17 @@ impl SqlDatabase {
                 }
                 let runtime_params = cfg.options.iter().filter(|(k, _)| !matches!(k.as_str(), "sslmode" | "application_name"));
                 o = o.options(runtime_params);
+                // One direct attempt first: the pool would retry a refused
+                // connection until its timeout and hide the reason.
+                sqlx::PgConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
                 let pool = PgPoolOptions::new()
                     .max_connections(p.max_open)
                     .min_connections(p.max_idle)
                     .max_lifetime(p.max_lifetime)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(o)
-                    .await?;
+                    .await
+                    .map_err(&unreachable)?;
                 Pool::Postgres(pool)
             }
             (DatabaseTarget::Server { host, port, database, username, password }, _) => {
@@ -107,13 +121,15 @@ impl SqlDatabase {
                 if let Some(v) = opt("statement_cache_capacity") {
                     o = o.statement_cache_capacity(v.parse().map_err(|_| bad("statement_cache_capacity", v))?);
                 }
+                sqlx::MySqlConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
                 let pool = MySqlPoolOptions::new()
                     .max_connections(p.max_open)
                     .min_connections(p.max_idle)
                     .max_lifetime(p.max_lifetime)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(o)
-                    .await?;
+                    .await
+                    .map_err(&unreachable)?;
                 Pool::Mysql(pool)
             }
             (DatabaseTarget::Sqlite { file }, _) => {
@@ -143,7 +159,7 @@ impl SqlDatabase {
                         o.in_memory(true).journal_mode(SqliteJournalMode::Memory)
                     }
                 };
-                Pool::Sqlite(options.connect_with(o).await?)
+                Pool::Sqlite(options.connect_with(o).await.map_err(&unreachable)?)
             }
         };
         Ok(Self { id: id.to_owned(), dialect: cfg.dialect, in_memory, pool, handle })
@@ -168,7 +184,9 @@ impl SqlDatabase {
     pub async fn execute_ddl(&self, statements: &[String]) -> anyhow::Result<()> {
         for s in statements {
             let q = || sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone()));
-            with_pool!(&self.pool, p => q().execute(p).await.map(|_| ())).with_context(|| format!("running: {s}"))?;
+            with_pool!(&self.pool, p => q().execute(p).await.map(|_| ()))
+                .map_err(|e| anyhow!("{e}"))
+                .with_context(|| format!("running: {s}"))?;
         }
         Ok(())
     }

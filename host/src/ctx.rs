@@ -10,7 +10,7 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::bindings::kvhost::store::{store, types};
 use crate::error::{Error, Result};
-use crate::store::{SharedStore, ttl_from_ms};
+use crate::store::SharedStore;
 use crate::stores::Stores;
 
 /// A guest's access to stores: which IDs it may open, and its default.
@@ -79,13 +79,30 @@ impl KvCtx {
 
 /// An open store, as a guest holds it.
 pub struct Bucket {
-    store: SharedStore,
+    pub(crate) store: SharedStore,
+    /// `wasi:keyvalue@0.2.0-draft` cursors are numbers: the ones issued, with
+    /// the last key of their page. Only these are accepted.
+    pub(crate) issued: std::collections::VecDeque<(u64, String)>,
+    pub(crate) next_cursor: u64,
+}
+
+impl Bucket {
+    pub(crate) fn new(store: SharedStore) -> Self {
+        Self { store, issued: Default::default(), next_cursor: 1 }
+    }
+}
+
+/// A `wasi:keyvalue` compare-and-swap handle: a key and what was read.
+pub struct Cas {
+    pub(crate) store: SharedStore,
+    pub(crate) key: String,
+    pub(crate) current: Option<crate::store::Versioned>,
 }
 
 /// A guest's context and resource table, borrowed for one host call.
 pub struct KvView<'a> {
-    ctx: &'a KvCtx,
-    table: &'a mut ResourceTable,
+    pub(crate) ctx: &'a KvCtx,
+    pub(crate) table: &'a mut ResourceTable,
 }
 
 impl<'a> KvView<'a> {
@@ -94,12 +111,45 @@ impl<'a> KvView<'a> {
         Self { ctx, table }
     }
 
-    fn bucket(&self, b: &Resource<Bucket>) -> Result<&SharedStore> {
+    /// Open `identifier` for the guest (grants checked) and put it in the table.
+    pub(crate) fn open_bucket(&mut self, identifier: &str) -> Result<Resource<Bucket>> {
+        let store = self.ctx.open(identifier)?;
+        self.table.push(Bucket::new(store)).map_err(|e| Error::Other(format!("too many open buckets: {e}")))
+    }
+
+    /// The store behind a bucket handle.
+    pub(crate) fn store(&self, b: &Resource<Bucket>) -> Result<SharedStore> {
         self.table
             .get(b)
-            .map(|b| &b.store)
+            .map(|b| b.store.clone())
             .map_err(|e| Error::Other(format!("bad bucket handle: {e}")))
     }
+
+    /// The store behind a handle, after checking `key` against its limits.
+    pub(crate) fn store_for(&self, b: &Resource<Bucket>, key: &str) -> Result<SharedStore> {
+        let s = self.store(b)?;
+        s.info().limits.check_key(key)?;
+        Ok(s)
+    }
+}
+
+/// The default and largest page of a listing.
+pub(crate) const DEFAULT_PAGE: usize = 1000;
+pub(crate) const MAX_PAGE: usize = 10_000;
+
+/// One page of `store`'s keys after `after`, and the last key if more follow.
+pub(crate) fn list_page(
+    store: &SharedStore,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<String>, Option<String>)> {
+    let limit = if limit == 0 { DEFAULT_PAGE } else { limit.min(MAX_PAGE) };
+    let mut keys = store.list(prefix, after, limit + 1)?;
+    let more = keys.len() > limit;
+    keys.truncate(limit);
+    let last = more.then(|| keys.last().cloned()).flatten();
+    Ok((keys, last))
 }
 
 struct HasKv;
@@ -108,84 +158,22 @@ impl HasData for HasKv {
     type Data<'a> = KvView<'a>;
 }
 
-/// Add every kvhost interface (`kvhost:store`) to `linker`.
+/// Add every interface kvhost implements to `linker`: `kvhost:store`, and
+/// `wasi:keyvalue` store, atomics and batch at `0.2.0-draft2` and `0.2.0-draft`.
 ///
 /// `get` borrows the kvhost state out of the embedder's store data.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut wasmtime::component::Linker<T>,
     get: fn(&mut T) -> KvView<'_>,
 ) -> wasmtime::Result<()> {
+    use crate::bindings::wasi::{keyvalue0_2_0_draft as draft, keyvalue0_2_0_draft2 as draft2};
     types::add_to_linker::<_, HasKv>(linker, get)?;
     store::add_to_linker::<_, HasKv>(linker, get)?;
+    draft2::store::add_to_linker::<_, HasKv>(linker, get)?;
+    draft2::atomics::add_to_linker::<_, HasKv>(linker, get)?;
+    draft2::batch::add_to_linker::<_, HasKv>(linker, get)?;
+    draft::store::add_to_linker::<_, HasKv>(linker, get)?;
+    draft::atomics::add_to_linker::<_, HasKv>(linker, get)?;
+    draft::batch::add_to_linker::<_, HasKv>(linker, get)?;
     Ok(())
-}
-
-impl types::Host for KvView<'_> {
-    fn convert_error(&mut self, err: Error) -> wasmtime::Result<types::Error> {
-        Ok(match err {
-            Error::NoSuchStore(_) => types::Error::NoSuchStore,
-            Error::AccessDenied(_) => types::Error::AccessDenied,
-            Error::StoreFull { .. } => types::Error::StoreFull,
-            Error::InvalidArgument(m) => types::Error::InvalidArgument(m),
-            Error::TooLarge(m) => types::Error::TooLarge(m),
-            Error::Conflict(_) => types::Error::Conflict,
-            Error::Unavailable(m) => types::Error::Unavailable(m),
-            Error::Other(m) => types::Error::Other(m),
-        })
-    }
-}
-
-impl store::Host for KvView<'_> {
-    fn open(&mut self, identifier: String) -> Result<Resource<Bucket>> {
-        let store = self.ctx.open(&identifier)?;
-        self.table.push(Bucket { store }).map_err(|e| Error::Other(format!("too many open buckets: {e}")))
-    }
-}
-
-impl store::HostBucket for KvView<'_> {
-    fn get(&mut self, b: Resource<Bucket>, key: String) -> Result<Option<Vec<u8>>> {
-        let s = self.bucket(&b)?;
-        s.info().limits.check_key(&key)?;
-        s.get(&key)
-    }
-
-    fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<()> {
-        let s = self.bucket(&b)?;
-        s.info().limits.check_key(&key)?;
-        s.info().limits.check_value(&value)?;
-        s.set(&key, &value, ttl_from_ms(ttl_ms))
-    }
-
-    fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<bool> {
-        let s = self.bucket(&b)?;
-        s.info().limits.check_key(&key)?;
-        s.delete(&key)
-    }
-
-    fn exists(&mut self, b: Resource<Bucket>, key: String) -> Result<bool> {
-        let s = self.bucket(&b)?;
-        s.info().limits.check_key(&key)?;
-        s.exists(&key)
-    }
-
-    fn clear(&mut self, b: Resource<Bucket>) -> Result<()> {
-        self.bucket(&b)?.clear()
-    }
-
-    fn info(&mut self, b: Resource<Bucket>) -> wasmtime::Result<types::Info> {
-        let info = self.bucket(&b)?.info();
-        Ok(types::Info {
-            id: info.id.clone(),
-            backend: info.backend.to_owned(),
-            durable: info.durable,
-            ttl: true,
-            max_key_bytes: info.limits.max_key_bytes,
-            max_value_bytes: info.limits.max_value_bytes,
-        })
-    }
-
-    fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
-        self.table.delete(b)?;
-        Ok(())
-    }
 }

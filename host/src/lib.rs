@@ -54,7 +54,8 @@
 //!
 //! - [`Store`]: the backend trait; [`MemoryStore`] and [`sql::SqlStore`] implement it.
 //! - [`Stores`]: the running stores by ID.
-//! - [`KvCtx`], [`KvView`], [`add_to_linker`]: the guest-facing host functions.
+//! - [`KvCtx`], [`KvView`], [`add_to_linker`]: the guest-facing host functions of
+//!   `kvhost:store` and `wasi:keyvalue` (0.2.0-draft2 and 0.2.0-draft).
 //! - [`registry`]: YAML registry files.
 //! - [`Runtime`]: starts and stops a registry's entries.
 //! - [`Runner`]: compiles and runs guest components.
@@ -65,8 +66,10 @@
 mod bindings;
 mod clock;
 mod ctx;
+mod cursor;
 mod error;
 mod guest;
+mod interfaces;
 mod memory;
 pub mod registry;
 mod runtime;
@@ -75,12 +78,12 @@ mod store;
 mod stores;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use ctx::{Bucket, KvCtx, KvCtxBuilder, KvView, add_to_linker};
+pub use ctx::{Bucket, Cas, KvCtx, KvCtxBuilder, KvView, add_to_linker};
 pub use error::{Error, Result};
 pub use guest::{GuestOutput, GuestRun, Runner, Stdio};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use runtime::{ComponentExit, Runtime};
-pub use store::{Limits, SharedStore, Store, StoreInfo, ttl_from_ms};
+pub use store::{Condition, Limits, SharedStore, Store, StoreInfo, Versioned, add_decimal, ttl_from_ms, value_version};
 pub use stores::Stores;
 
 /// The wasmtime this crate is built against, for embedders.

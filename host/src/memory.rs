@@ -8,7 +8,7 @@ use dashmap::mapref::entry::Entry as MapEntry;
 
 use crate::clock::{self, SharedClock};
 use crate::error::{Error, Result};
-use crate::store::{Limits, Store, StoreInfo, expiry};
+use crate::store::{Condition, Limits, Store, StoreInfo, Versioned, add_decimal, expiry};
 
 /// Builds a [`MemoryStore`].
 ///
@@ -51,12 +51,14 @@ impl MemoryStoreBuilder {
             map: DashMap::new(),
             len: AtomicU64::new(0),
             earliest_expiry: AtomicU64::new(NEVER),
+            next_version: AtomicU64::new(1),
             max_size: self.max_size,
             clock: self.clock,
             info: StoreInfo {
                 id: self.id,
                 backend: "memory",
                 durable: false,
+                versioned: true,
                 limits: self.limits,
             },
         }
@@ -71,6 +73,8 @@ struct Entry {
     value: Box<[u8]>,
     /// Unix milliseconds, or [`NEVER`].
     expires_at: u64,
+    /// Changes on every write; unique within the store.
+    version: u64,
 }
 
 impl Entry {
@@ -93,6 +97,7 @@ pub struct MemoryStore {
     /// A lower bound on the earliest `expires_at` in `map`, so that a full
     /// store knows in O(1) whether purging could free a slot.
     earliest_expiry: AtomicU64,
+    next_version: AtomicU64,
     max_size: u64,
     clock: SharedClock,
     info: StoreInfo,
@@ -140,6 +145,46 @@ impl MemoryStore {
         }
     }
 
+    /// Write `key` with what `f` makes of its live entry (None if absent or
+    /// expired), under the key's shard lock. A new key takes a slot; if the
+    /// store is full, expired entries are purged once before refusing it.
+    fn upsert<T>(&self, key: &str, now: u64, mut f: impl FnMut(Option<&Entry>) -> Result<(Entry, T)>) -> Result<T> {
+        let mut purged = false;
+        loop {
+            let (expires_at, out) = match self.map.entry(key.into()) {
+                MapEntry::Occupied(mut e) => {
+                    let live = Some(e.get()).filter(|e| e.is_live(now));
+                    let (new, out) = f(live)?;
+                    let expires_at = new.expires_at;
+                    *e.get_mut() = new;
+                    (expires_at, out)
+                }
+                MapEntry::Vacant(e) => {
+                    let (new, out) = f(None)?;
+                    if !self.reserve_slot() {
+                        drop(e);
+                        let may_free = self.earliest_expiry.load(Ordering::Acquire) <= now;
+                        if !purged && may_free {
+                            self.remove_expired()?;
+                            purged = true;
+                            continue;
+                        }
+                        return Err(Error::StoreFull { store: self.info.id.clone(), max_size: self.max_size });
+                    }
+                    let expires_at = new.expires_at;
+                    e.insert(new);
+                    (expires_at, out)
+                }
+            };
+            self.note_expiry(expires_at);
+            return Ok(out);
+        }
+    }
+
+    fn new_version(&self) -> u64 {
+        self.next_version.fetch_add(1, Ordering::Relaxed)
+    }
+
     fn remove_if_expired(&self, key: &str, now_ms: u64) {
         if self.map.remove_if(key, |_, e| !e.is_live(now_ms)).is_some() {
             self.release_slot();
@@ -162,35 +207,7 @@ impl Store for MemoryStore {
     }
 
     fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
-        let now = self.clock.now_ms();
-        let expires_at = expiry(now, ttl).unwrap_or(NEVER);
-        let mut purged = false;
-        loop {
-            match self.map.entry(key.into()) {
-                MapEntry::Occupied(mut e) => {
-                    // An overwrite, of a live or an expired entry, takes no new slot.
-                    *e.get_mut() = Entry { value: value.into(), expires_at };
-                }
-                MapEntry::Vacant(e) => {
-                    if !self.reserve_slot() {
-                        drop(e);
-                        let may_free = self.earliest_expiry.load(Ordering::Acquire) <= now;
-                        if !purged && may_free {
-                            self.remove_expired()?;
-                            purged = true;
-                            continue;
-                        }
-                        return Err(Error::StoreFull {
-                            store: self.info.id.clone(),
-                            max_size: self.max_size,
-                        });
-                    }
-                    e.insert(Entry { value: value.into(), expires_at });
-                }
-            }
-            self.note_expiry(expires_at);
-            return Ok(());
-        }
+        self.put(key, value, ttl, Condition::Always).map(drop)
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
@@ -246,6 +263,55 @@ impl Store for MemoryStore {
 
     fn info(&self) -> &StoreInfo {
         &self.info
+    }
+
+    fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let now = self.clock.now_ms();
+        // Keep the `limit` smallest matching keys in a max-heap: O(n log limit).
+        let mut heap = std::collections::BinaryHeap::with_capacity(limit + 1);
+        for e in self.map.iter() {
+            let k: &str = e.key();
+            if k.starts_with(prefix) && after.is_none_or(|a| k > a) && e.is_live(now) {
+                if heap.len() < limit {
+                    heap.push(k.to_owned());
+                } else if heap.peek().is_some_and(|top: &String| k < top.as_str()) {
+                    heap.pop();
+                    heap.push(k.to_owned());
+                }
+            }
+        }
+        Ok(heap.into_sorted_vec())
+    }
+
+    fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
+        let now = self.clock.now_ms();
+        Ok(self
+            .map
+            .get(key)
+            .filter(|e| e.is_live(now))
+            .map(|e| Versioned { value: e.value.to_vec(), version: e.version }))
+    }
+
+    fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
+        let now = self.clock.now_ms();
+        let expires_at = expiry(now, ttl).unwrap_or(NEVER);
+        self.upsert(key, now, |live| {
+            if !condition.holds(live.map(|e| e.version)) {
+                return Err(condition.conflict(key));
+            }
+            let version = self.new_version();
+            Ok((Entry { value: value.into(), expires_at, version }, version))
+        })
+    }
+
+    fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        let now = self.clock.now_ms();
+        self.upsert(key, now, |live| {
+            let n = add_decimal(key, live.map(|e| &*e.value), delta)?;
+            let expires_at = live.map_or(NEVER, |e| e.expires_at);
+            let entry = Entry { value: n.to_string().into_bytes().into(), expires_at, version: self.new_version() };
+            Ok((entry, n))
+        })
     }
 }
 

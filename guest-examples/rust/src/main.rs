@@ -106,6 +106,7 @@ fn main() {
             }
             println!("stored {stored}");
         }
+        "bench" => bench(bucket, arg(1), arg(2).parse().unwrap_or_else(|_| fail("N must be a number"))),
         "wait-for" => {
             // Polls until KEY exists: a guest that can run forever, for testing
             // timeouts and Ctrl-C.
@@ -162,4 +163,24 @@ fn demo(b: &Bucket) {
     ok("clear", b.clear());
     c.check("clear removes every entry", !ok("exists", b.exists("session")) && !ok("exists", b.exists("forever")));
     println!("kvdemo: all {} checks passed", c.0);
+}
+
+/// Time `n` calls of `op` on a 16-byte key and a 100-byte value, measured
+/// inside the guest, and print `bench OP N NS_PER_OP`.
+fn bench(b: &Bucket, op: &str, n: u32) {
+    let key = "bench-key-0000ab";
+    let value = [7u8; 100];
+    ok("set", b.set(key, &value, None));
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        match op {
+            "get" => {
+                std::hint::black_box(ok("get", b.get(key)));
+            }
+            "set" => ok("set", b.set(key, &value, None)),
+            other => fail(format!("unknown bench op {other}")),
+        }
+    }
+    let ns = start.elapsed().as_nanos() as f64 / n.max(1) as f64;
+    println!("bench {op} {n} {ns:.1}");
 }

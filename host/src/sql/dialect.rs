@@ -29,6 +29,20 @@ pub(crate) struct Statements {
     pub cleanup: SqlStr,
     /// Selects no rows; fails if the table or a column is missing.
     pub probe: SqlStr,
+    /// Keys by prefix after a key, live, in byte order, limited.
+    pub list: SqlStr,
+    /// Starts the transaction of a conditional write.
+    pub begin: SqlStr,
+    /// Reads a row's value and expiry, locking it until commit.
+    pub lock: SqlStr,
+    /// Inserts a row; fails if the key exists.
+    pub insert: SqlStr,
+    /// Replaces a row's value and expiry.
+    pub update: SqlStr,
+    /// PostgreSQL only: get, set and delete many keys in one statement with arrays.
+    pub get_any: SqlStr,
+    pub set_any: SqlStr,
+    pub delete_any: SqlStr,
 }
 
 impl Dialect {
@@ -139,7 +153,62 @@ impl Dialect {
             clear: sql(format!("DELETE FROM {t}")),
             cleanup: sql(cleanup),
             probe: sql(format!("SELECT {k}, {v}, {e} FROM {t} WHERE 1 = 0")),
+            list: sql(match self {
+                // Byte order everywhere: PostgreSQL's default collation is linguistic.
+                Self::Postgres => format!(
+                    "SELECT {k} FROM {t} WHERE starts_with({k}, $1) AND {k} COLLATE \"C\" > $2 AND ({e} IS NULL OR {e} > $3) ORDER BY {k} COLLATE \"C\" LIMIT $4"
+                ),
+                // The prefix is bound twice; VARBINARY compares bytes.
+                Self::Mysql => format!(
+                    "SELECT {k} FROM {t} WHERE LEFT({k}, LENGTH(?)) = ? AND {k} > ? AND ({e} IS NULL OR {e} > ?) ORDER BY {k} LIMIT ?"
+                ),
+                Self::Sqlite => format!(
+                    "SELECT {k} FROM {t} WHERE substr({k}, 1, length(?1)) = ?1 AND {k} > ?2 AND ({e} IS NULL OR {e} > ?3) ORDER BY {k} LIMIT ?4"
+                ),
+            }),
+            // SQLite takes the write lock up front: a deferred transaction that
+            // reads then writes can deadlock against another such transaction.
+            begin: sql(if self == Self::Sqlite { "BEGIN IMMEDIATE".into() } else { "BEGIN".into() }),
+            lock: sql(match self {
+                Self::Sqlite => format!("SELECT {v}, {e} FROM {t} WHERE {k} = ?1"),
+                _ => format!("SELECT {v}, {e} FROM {t} WHERE {k} = {} FOR UPDATE", p(1)),
+            }),
+            insert: sql(format!("INSERT INTO {t} ({k}, {v}, {e}) VALUES ({}, {}, {})", p(1), p(2), p(3))),
+            update: sql(format!("UPDATE {t} SET {v} = {}, {e} = {} WHERE {k} = {}", p(1), p(2), p(3))),
+            get_any: sql(format!("SELECT {k}, {v} FROM {t} WHERE {k} = ANY($1) AND {live}")),
+            set_any: sql(format!(
+                "INSERT INTO {t} ({k}, {v}, {e}) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[]) {upsert}"
+            )),
+            delete_any: sql(format!("DELETE FROM {t} WHERE {k} = ANY($1) AND {live}")),
         }
+    }
+
+    /// `n` anonymous bind parameters for MySQL and SQLite batches: `?, ?, ?`.
+    pub(crate) fn params(n: usize) -> String {
+        vec!["?"; n].join(", ")
+    }
+
+    /// `SELECT k, v ... WHERE k IN (n keys) AND live(?)` for MySQL and SQLite.
+    pub(crate) fn get_in(self, names: &TableNames, n: usize) -> SqlStr {
+        let (t, k, v, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        AssertSqlSafe(format!("SELECT {k}, {v} FROM {t} WHERE {k} IN ({}) AND ({e} IS NULL OR {e} > ?)", Self::params(n))).into_sql_str()
+    }
+
+    /// `DELETE ... WHERE k IN (n keys) AND live(?)` for MySQL and SQLite.
+    pub(crate) fn delete_in(self, names: &TableNames, n: usize) -> SqlStr {
+        let (t, k, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.expires_at));
+        AssertSqlSafe(format!("DELETE FROM {t} WHERE {k} IN ({}) AND ({e} IS NULL OR {e} > ?)", Self::params(n))).into_sql_str()
+    }
+
+    /// A multi-row upsert of `n` rows for MySQL and SQLite.
+    pub(crate) fn set_rows(self, names: &TableNames, n: usize) -> SqlStr {
+        let (t, k, v, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let rows = vec!["(?, ?, ?)"; n].join(", ");
+        let upsert = match self {
+            Self::Mysql => format!("ON DUPLICATE KEY UPDATE {v} = VALUES({v}), {e} = VALUES({e})"),
+            _ => format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}"),
+        };
+        AssertSqlSafe(format!("INSERT INTO {t} ({k}, {v}, {e}) VALUES {rows} {upsert}")).into_sql_str()
     }
 
     /// The DDL that creates a store's table and expiry index, one statement

@@ -3,6 +3,7 @@
 //! Table and column names are validated by [`valid_identifier`] and quoted for
 //! the dialect; keys, values and times are always bound parameters.
 
+mod batch;
 mod database;
 mod dialect;
 mod store;

@@ -10,22 +10,22 @@ use super::dialect::{CLEANUP_BATCH, Statements};
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::registry::TableNames;
-use crate::store::{Limits, Store, StoreInfo, expiry};
+use crate::store::{Condition, Limits, Store, StoreInfo, Versioned, add_decimal, expiry, value_version};
 
 /// A store kept in one SQL table: key, value, and `expires_at` in Unix
 /// milliseconds (NULL = never). Every operation is one statement, so one
 /// round trip, on a prepared statement cached per connection.
 pub struct SqlStore {
-    db: Arc<SqlDatabase>,
-    table: String,
-    sql: Statements,
+    pub(super) db: Arc<SqlDatabase>,
+    pub(super) names: TableNames,
+    pub(super) sql: Statements,
     clock: SharedClock,
     info: StoreInfo,
 }
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlStore").field("id", &self.info.id).field("table", &self.table).finish()
+        f.debug_struct("SqlStore").field("id", &self.info.id).field("table", &self.names.table).finish()
     }
 }
 
@@ -72,12 +72,92 @@ impl SqlStore {
                 names.expires_at
             );
         }
-        let info = StoreInfo { id: id.to_owned(), backend: dialect.name(), durable: !db.is_in_memory(), limits };
-        Ok(Self { db, table: names.table.clone(), sql, clock, info })
+        let info = StoreInfo {
+            id: id.to_owned(),
+            backend: dialect.name(),
+            durable: !db.is_in_memory(),
+            versioned: false,
+            limits,
+        };
+        Ok(Self { db, names: names.clone(), sql, clock, info })
     }
 
-    fn now(&self) -> i64 {
+    pub(super) fn now(&self) -> i64 {
         i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX)
+    }
+
+    pub(super) fn clock_now(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    pub(super) fn err(&self, e: sqlx::Error) -> Error {
+        map_err(&self.info.id, e)
+    }
+
+    /// Read-modify-write of one key in a transaction that locks its row
+    /// (`SELECT ... FOR UPDATE`; SQLite: `BEGIN IMMEDIATE`). `decide` gets the
+    /// live value and expiry (None if absent or expired) and returns the new
+    /// ones, or an error that aborts the transaction. A new key is inserted
+    /// without upsert, so two writers racing to create it cannot both win:
+    /// the loser's transaction is retried and sees the winner's row.
+    fn locked_write<T>(
+        &self,
+        key: &str,
+        mut decide: impl FnMut(Option<(&[u8], Option<i64>)>) -> Result<(Vec<u8>, Option<i64>, T)>,
+    ) -> Result<T> {
+        const ATTEMPTS: usize = 20;
+        let now = self.now();
+        for _ in 0..ATTEMPTS {
+            let attempt: std::result::Result<T, TxError> = self.db.block_on(async {
+                with_pool!(&self.db.pool, p => {
+                    let mut tx = p.begin_with(self.sql.begin.clone()).await?;
+                    let row = sqlx::query(self.sql.lock.clone()).bind(key).fetch_optional(&mut *tx).await?;
+                    let current: Option<(Vec<u8>, Option<i64>)> =
+                        row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?;
+                    let live = current.as_ref().filter(|(_, e)| e.is_none_or(|e| e > now)).map(|(v, e)| (&v[..], *e));
+                    let (value, expires, out) = decide(live).map_err(TxError::Store)?;
+                    let write = if current.is_some() {
+                        sqlx::query(self.sql.update.clone()).bind(&value[..]).bind(expires).bind(key)
+                    } else {
+                        sqlx::query(self.sql.insert.clone()).bind(key).bind(&value[..]).bind(expires)
+                    };
+                    write.execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                })
+            });
+            match attempt {
+                Ok(out) => return Ok(out),
+                Err(TxError::Store(e)) => return Err(e),
+                Err(TxError::Sql(e)) if is_retryable(&e) => continue,
+                Err(TxError::Sql(e)) => return Err(self.err(e)),
+            }
+        }
+        Err(Error::Unavailable(format!("{}: too much contention on {key:?}; retry", self.info.id)))
+    }
+}
+
+/// What ends a transaction early.
+enum TxError {
+    Sql(sqlx::Error),
+    Store(Error),
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(e: sqlx::Error) -> Self {
+        TxError::Sql(e)
+    }
+}
+
+/// A lost race that a retry resolves: a concurrent insert of the same key,
+/// a deadlock, a serialization failure, or SQLite's busy database.
+fn is_retryable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517" | "6"))
+        }
+        _ => false,
     }
 }
 
@@ -169,5 +249,59 @@ impl Store for SqlStore {
 
     fn info(&self) -> &StoreInfo {
         &self.info
+    }
+
+    fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let now = self.now();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mysql = self.db.dialect() == super::Dialect::Mysql;
+        self.db
+            .block_on(async {
+                with_pool!(&self.db.pool, p => {
+                    let q = sqlx::query(self.sql.list.clone()).bind(prefix);
+                    let q = if mysql { q.bind(prefix) } else { q };
+                    let rows = q.bind(after.unwrap_or("")).bind(now).bind(limit).fetch_all(p).await?;
+                    // Unchecked: MySQL keys are VARBINARY; the bytes are UTF-8 we wrote.
+                    rows.iter().map(|r| r.try_get_unchecked::<String, _>(0)).collect::<std::result::Result<Vec<_>, _>>()
+                })
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
+        Ok(self.get(key)?.map(|value| Versioned { version: value_version(&value), value }))
+    }
+
+    fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
+        if condition == Condition::Always {
+            self.set(key, value, ttl)?;
+            return Ok(value_version(value));
+        }
+        let expires = expiry(self.clock.now_ms(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        self.locked_write(key, |live| {
+            if !condition.holds(live.map(|(v, _)| value_version(v))) {
+                return Err(condition.conflict(key));
+            }
+            Ok((value.to_vec(), expires, value_version(value)))
+        })
+    }
+
+    fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        self.locked_write(key, |live| {
+            let n = add_decimal(key, live.map(|(v, _)| v), delta)?;
+            Ok((n.to_string().into_bytes(), live.and_then(|(_, e)| e), n))
+        })
+    }
+
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.batch_get(keys)
+    }
+
+    fn set_many(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
+        self.batch_set(entries, ttl)
+    }
+
+    fn delete_many(&self, keys: &[String]) -> Result<u64> {
+        self.batch_delete(keys)
     }
 }

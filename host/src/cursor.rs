@@ -1,0 +1,70 @@
+//! Opaque list cursors: the last key of a page, tagged so that a store
+//! accepts only cursors it issued.
+//!
+//! The tag is a SipHash of the store ID and the key under a key drawn at
+//! random when the process starts: a guest cannot forge a cursor, and a
+//! cursor from another store or another host process is refused.
+
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+fn secret() -> &'static std::collections::hash_map::RandomState {
+    static SECRET: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    SECRET.get_or_init(Default::default)
+}
+
+fn tag(store: &str, key: &str) -> u64 {
+    secret().hash_one((store, key))
+}
+
+/// The cursor that resumes a listing of `store` after `last_key`.
+pub fn encode(store: &str, last_key: &str) -> String {
+    let mut out = String::with_capacity(last_key.len() * 2 + 17);
+    for b in last_key.bytes() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out.push_str(&format!(".{:016x}", tag(store, last_key)));
+    out
+}
+
+/// The key a cursor of `store` resumes after, or `invalid-argument`.
+pub fn decode(store: &str, cursor: &str) -> Result<String> {
+    let bad = || Error::InvalidArgument(format!("cursor {cursor:?} was not issued by store {store}"));
+    let (hex, t) = cursor.split_once('.').ok_or_else(bad)?;
+    if hex.len() % 2 != 0 || t.len() != 16 {
+        return Err(bad());
+    }
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect();
+    let key = bytes.and_then(|b| String::from_utf8(b).ok()).ok_or_else(bad)?;
+    let t = u64::from_str_radix(t, 16).map_err(|_| bad())?;
+    if t != tag(store, &key) {
+        return Err(bad());
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_any_key() {
+        for key in ["a", "user:42", "ключ 🔑", "with.dots.and\"quotes"] {
+            assert_eq!(decode("app:s", &encode("app:s", key)).unwrap(), key);
+        }
+    }
+
+    #[test]
+    fn rejects_forged_foreign_and_garbled_cursors() {
+        let c = encode("app:s", "k");
+        assert!(decode("app:other", &c).is_err(), "another store's cursor");
+        let forged = format!("{}.{:016x}", "6b", 0u64);
+        assert!(decode("app:s", &forged).is_err());
+        for bad in ["", "zz", "6b", "6b.", "6.0000000000000000", &c[..c.len() - 1], &format!("{c}0")] {
+            assert!(matches!(decode("app:s", bad), Err(Error::InvalidArgument(_))), "{bad:?}");
+        }
+    }
+}

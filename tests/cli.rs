@@ -23,7 +23,7 @@ fn run_guest_uses_one_default_memory_store() {
     let out = kvhost(&["run", guest.to_str().unwrap()]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("kvdemo: all 14 checks passed"), "{stdout}");
+    assert!(stdout.contains("kvdemo: all 24 checks passed"), "{stdout}");
 }
 
 #[test]

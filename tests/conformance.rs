@@ -181,6 +181,154 @@ fn limits_are_checked_before_the_backend(b: &Backend) {
     assert_eq!(limits, Limits::default());
 }
 
+
+fn list(s: &dyn Store, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
+    s.list(prefix, after, limit).unwrap()
+}
+
+fn list_returns_live_keys_by_prefix_in_byte_order(b: &Backend) {
+    for k in ["user:b", "user:a", "user:é", "user:Z", "userx", "other", "user:~"] {
+        b.store.set(k, b"v", None).unwrap();
+    }
+    b.store.set("user:expired", b"v", SEC).unwrap();
+    b.other.set("user:other-store", b"v", None).unwrap();
+    b.clock.advance(Duration::from_secs(1));
+    assert_eq!(list(&*b.store, "user:", None, 100), ["user:Z", "user:a", "user:b", "user:~", "user:é"]);
+    assert_eq!(list(&*b.store, "", None, 100).len(), 7);
+    assert_eq!(list(&*b.store, "user:", Some("user:a"), 2), ["user:b", "user:~"]);
+    assert!(list(&*b.store, "nothing", None, 10).is_empty());
+    assert_eq!(list(&*b.store, "%", None, 10), Vec::<String>::new(), "prefixes are literal, not patterns");
+    b.store.set("100%_sure", b"v", None).unwrap();
+    assert_eq!(list(&*b.store, "100%", None, 10), ["100%_sure"]);
+}
+
+fn list_pages_are_stable_under_concurrent_inserts(b: &Backend) {
+    let original: Vec<String> = (0..300).map(|i| format!("k{i:04}")).collect();
+    for k in &original {
+        b.store.set(k, b"v", None).unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut page = 0;
+    loop {
+        let keys = list(&*b.store, "k", after.as_deref(), 64);
+        // Writers insert keys before, between and after the pages already read.
+        for i in 0..5 {
+            b.store.set(&format!("k{:04}-new{page}-{i}", i * 70), b"v", None).unwrap();
+        }
+        page += 1;
+        let Some(last) = keys.last().cloned() else { break };
+        seen.extend(keys);
+        after = Some(last);
+    }
+    let seen_original: Vec<&String> = seen.iter().filter(|k| !k.contains("new")).collect();
+    assert_eq!(seen_original, original.iter().collect::<Vec<_>>(), "every original key exactly once, in order");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "no key repeated");
+}
+
+fn versions_change_on_writes_and_guard_conditional_puts(b: &Backend) {
+    use kvhost::Condition::*;
+    assert_eq!(b.store.get_entry("k").unwrap(), None);
+    let v1 = b.store.put("k", b"one", None, IfAbsent).unwrap();
+    let e = b.store.get_entry("k").unwrap().unwrap();
+    assert_eq!((e.value.as_slice(), e.version), (&b"one"[..], v1));
+    assert!(matches!(b.store.put("k", b"x", None, IfAbsent), Err(Error::Conflict(_))));
+    let v2 = b.store.put("k", b"two", None, IfVersion(v1)).unwrap();
+    assert_ne!(v1, v2);
+    assert!(matches!(b.store.put("k", b"x", None, IfVersion(v1)), Err(Error::Conflict(_))), "stale version");
+    assert!(matches!(b.store.put("missing", b"x", None, IfVersion(v1)), Err(Error::Conflict(_))));
+    assert_eq!(get(&*b.store, "k").as_deref(), Some(&b"two"[..]));
+    b.store.put("k", b"three", None, Always).unwrap();
+    assert_eq!(get(&*b.store, "k").as_deref(), Some(&b"three"[..]));
+    b.store.set("ttl", b"v", SEC).unwrap();
+    b.clock.advance(Duration::from_secs(1));
+    b.store.put("ttl", b"again", SEC, IfAbsent).expect("an expired key is absent");
+    assert_eq!(get(&*b.store, "ttl").as_deref(), Some(&b"again"[..]));
+    b.clock.advance(Duration::from_secs(1));
+    assert_eq!(get(&*b.store, "ttl"), None, "a conditional put sets the TTL it was given");
+}
+
+fn increment_keeps_decimal_text(b: &Backend) {
+    assert_eq!(b.store.increment("n", 5).unwrap(), 5, "absent counts as 0");
+    assert_eq!(get(&*b.store, "n").as_deref(), Some(&b"5"[..]));
+    b.store.set("preset", b"5", None).unwrap();
+    assert_eq!(b.store.increment("preset", 1).unwrap(), 6);
+    assert_eq!(b.store.increment("preset", -10).unwrap(), -4);
+    assert_eq!(get(&*b.store, "preset").as_deref(), Some(&b"-4"[..]));
+    b.store.set("text", b"five", None).unwrap();
+    let err = b.store.increment("text", 1).unwrap_err();
+    assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("not a decimal integer")), "{err}");
+    b.store.set("big", i64::MAX.to_string().as_bytes(), None).unwrap();
+    let err = b.store.increment("big", 1).unwrap_err();
+    assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("overflows")), "{err}");
+    assert_eq!(get(&*b.store, "big"), Some(i64::MAX.to_string().into_bytes()), "a failed increment changes nothing");
+}
+
+fn increment_keeps_ttl_and_restarts_expired_counters(b: &Backend) {
+    b.store.set("c", b"10", SEC).unwrap();
+    assert_eq!(b.store.increment("c", 1).unwrap(), 11);
+    b.clock.advance(Duration::from_secs(1));
+    assert_eq!(get(&*b.store, "c"), None, "the TTL survived the increment");
+    assert_eq!(b.store.increment("c", 1).unwrap(), 1, "an expired counter starts again from 0");
+    b.clock.advance(Duration::from_secs(3600));
+    assert_eq!(get(&*b.store, "c").as_deref(), Some(&b"1"[..]), "and has no TTL");
+}
+
+fn concurrent_increments_and_cas_are_exact(b: &Backend) {
+    const THREADS: usize = 6;
+    const EACH: i64 = 25;
+    std::thread::scope(|s| {
+        for _ in 0..THREADS {
+            let store = Arc::clone(&b.store);
+            s.spawn(move || {
+                for _ in 0..EACH {
+                    store.increment("counter", 1).unwrap();
+                    // A compare-and-swap loop on a second key.
+                    loop {
+                        let cur = store.get_entry("cas").unwrap();
+                        let n: i64 = cur.as_ref().map_or(0, |e| String::from_utf8_lossy(&e.value).parse().unwrap());
+                        let cond = cur.map_or(kvhost::Condition::IfAbsent, |e| kvhost::Condition::IfVersion(e.version));
+                        match store.put("cas", (n + 1).to_string().as_bytes(), None, cond) {
+                            Ok(_) => break,
+                            Err(Error::Conflict(_)) => continue,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let total = (THREADS as i64 * EACH).to_string().into_bytes();
+    assert_eq!(get(&*b.store, "counter"), Some(total.clone()));
+    assert_eq!(get(&*b.store, "cas"), Some(total));
+}
+
+fn batches_get_set_and_delete_many(b: &Backend) {
+    let entries: Vec<(String, Vec<u8>)> = (0..2500).map(|i| (format!("b{i}"), format!("v{i}").into_bytes())).collect();
+    b.store.set_many(&entries, None).unwrap();
+    b.store.set_many(&[("dup".into(), b"first".to_vec()), ("dup".into(), b"last".to_vec())], SEC).unwrap();
+    let keys: Vec<String> = vec!["b0".into(), "missing".into(), "b2499".into(), "b0".into(), "dup".into()];
+    let got = b.store.get_many(&keys).unwrap();
+    assert_eq!(
+        got,
+        [Some(b"v0".to_vec()), None, Some(b"v2499".to_vec()), Some(b"v0".to_vec()), Some(b"last".to_vec())]
+    );
+    b.clock.advance(Duration::from_secs(1));
+    assert_eq!(b.store.get_many(&["dup".into()]).unwrap(), [None], "set-many applies the TTL");
+    let all: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(b.store.get_many(&all).unwrap().iter().flatten().count(), 2500);
+    let doomed: Vec<String> = vec!["b1".into(), "b2".into(), "b1".into(), "missing".into(), "dup".into()];
+    assert_eq!(b.store.delete_many(&doomed).unwrap(), 2, "live entries removed; repeats and expired not counted");
+    assert_eq!(b.store.delete_many(&all).unwrap(), 2498);
+    assert!(b.store.get_many(&all).unwrap().iter().all(Option::is_none));
+    assert_eq!(b.store.get_many(&[]).unwrap(), Vec::<Option<Vec<u8>>>::new());
+    b.store.set_many(&[], None).unwrap();
+    assert_eq!(b.store.delete_many(&[]).unwrap(), 0);
+}
+
 macro_rules! conformance {
     ($($backend:ident => $kind:expr),* $(,)?) => {$(
         mod $backend {
@@ -200,6 +348,13 @@ macro_rules! conformance {
                 concurrent_writers_all_land,
                 info_names_the_backend,
                 limits_are_checked_before_the_backend,
+                list_returns_live_keys_by_prefix_in_byte_order,
+                list_pages_are_stable_under_concurrent_inserts,
+                versions_change_on_writes_and_guard_conditional_puts,
+                increment_keeps_decimal_text,
+                increment_keeps_ttl_and_restarts_expired_counters,
+                concurrent_increments_and_cas_are_exact,
+                batches_get_set_and_delete_many,
             );
         }
     )*};

@@ -19,7 +19,7 @@ fn demo_passes_every_check_on_memory() {
     let kv = KvCtx::builder(stores).default_store("app:mem").build();
     let out = stdout_ok(&run_rust_guest(kv, &["demo"], GuestLimits::default()).unwrap());
     assert!(out.contains("store app:mem on memory backend"), "{out}");
-    assert!(out.contains("kvdemo: all 14 checks passed"), "{out}");
+    assert!(out.contains("kvdemo: all 24 checks passed"), "{out}");
 }
 
 #[test]

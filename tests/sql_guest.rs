@@ -51,7 +51,7 @@ fn guest_round_trip(reg: &str, backend: &str, apply: bool) {
     let run = ["run", "--config", reg, "--default-store", "app:kv"];
     let out = ok(&[&run[..], &[g, "demo"]].concat());
     assert!(out.contains(&format!("store app:kv on {backend} backend")), "{out}");
-    assert!(out.contains("all 14 checks passed"), "{out}");
+    assert!(out.contains("all 24 checks passed"), "{out}");
 }
 
 fn persists_across_processes(reg: &str) {

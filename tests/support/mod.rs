@@ -20,20 +20,27 @@ fn run_checked(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
-/// Build `guest-examples/rust` with its own toolchain (cargo, wasm32-wasip2) and
-/// return the component. Cargo's lock and freshness checks make repeated calls cheap.
-pub fn rust_guest() -> PathBuf {
+/// Build the Rust guest in `guest-examples/DIR` with its own toolchain (cargo,
+/// wasm32-wasip2) and return component `BIN`. Cargo's lock and freshness
+/// checks make repeated calls cheap.
+pub fn build_rust_guest(dir: &str, bin: &str) -> PathBuf {
     let root = root();
+    let manifest = format!("guest-examples/{dir}/Cargo.toml");
     let out = run_checked(
         Command::new(env!("CARGO"))
             .current_dir(&root)
             .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2"])
-            .args(["--manifest-path", "guest-examples/rust/Cargo.toml", "--target-dir", "target/guests"]),
+            .args(["--manifest-path", &manifest, "--target-dir", "target/guests"]),
     );
-    assert!(out.status.success(), "building the Rust guest failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let wasm = root.join("target/guests/wasm32-wasip2/release/kvdemo.wasm");
+    assert!(out.status.success(), "building guest-examples/{dir} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let wasm = root.join(format!("target/guests/wasm32-wasip2/release/{bin}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
     wasm
+}
+
+/// The kvhost:store guest (`guest-examples/rust`).
+pub fn rust_guest() -> PathBuf {
+    build_rust_guest("rust", "kvdemo")
 }
 
 /// The `kvhost` binary, built (or found fresh) in this test binary's profile.
@@ -78,8 +85,13 @@ pub fn runner() -> Arc<Runner> {
 
 /// Run the Rust guest through the library with `kv` grants and captured output.
 pub fn run_rust_guest(kv: KvCtx, args: &[&str], limits: GuestLimits) -> anyhow::Result<GuestOutput> {
+    run_guest(&rust_guest(), kv, args, limits)
+}
+
+/// Run a guest component through the library with `kv` grants and captured output.
+pub fn run_guest(wasm: &Path, kv: KvCtx, args: &[&str], limits: GuestLimits) -> anyhow::Result<GuestOutput> {
     let runner = runner();
-    let component = runner.load(&rust_guest())?;
+    let component = runner.load(wasm)?;
     runner.run(
         &component,
         GuestRun {

@@ -15,7 +15,7 @@ wit_bindgen::generate!({
 });
 
 use kvhost::store::store::{Bucket, open};
-use kvhost::store::types::Error;
+use kvhost::store::types::{Condition, Error};
 use std::process::exit;
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -159,6 +159,43 @@ fn demo(b: &Bucket) {
     let long = "k".repeat(info.max_key_bytes as usize + 1);
     c.check("an over-long key is invalid-argument", matches!(b.set(&long, b"v", None), Err(Error::InvalidArgument(_))));
     c.check("an ungranted store is access-denied", matches!(open("surely:not-granted"), Err(Error::AccessDenied)));
+
+    // Listing by prefix, in pages, with an opaque cursor.
+    let users: Vec<(String, Vec<u8>)> = (0..25).map(|i| (format!("user:{i:02}"), b"u".to_vec())).collect();
+    ok("set-many", b.set_many(&users, None));
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = ok("list-keys", b.list_keys("user:", cursor.as_deref(), 10));
+        listed.extend(page.keys);
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = users.iter().map(|(k, _)| k.clone()).collect();
+    c.check("list-keys pages through a prefix in order", listed == expected);
+    c.check("a forged cursor is invalid-argument", matches!(b.list_keys("", Some("forged"), 10), Err(Error::InvalidArgument(_))));
+
+    // Batches.
+    let got = ok("get-many", b.get_many(&["user:00".into(), "nobody".into()]));
+    c.check("get-many returns values in order", got == [Some(b"u".to_vec()), None]);
+    c.check("delete-many counts what it removed", ok("delete-many", b.delete_many(&expected)) == 25);
+
+    // Versions and conditional writes.
+    let v1 = ok("put", b.put("config", b"v1", None, Condition::IfAbsent));
+    c.check("put if-absent on a taken key is a conflict", matches!(b.put("config", b"x", None, Condition::IfAbsent), Err(Error::Conflict)));
+    let entry = ok("get-entry", b.get_entry("config")).unwrap_or_else(|| fail("config vanished"));
+    c.check("get-entry returns the value and its version", entry.value == b"v1" && entry.version == v1);
+    ok("put", b.put("config", b"v2", None, Condition::IfVersion(v1)));
+    c.check("put if-version with a stale version is a conflict", matches!(b.put("config", b"v3", None, Condition::IfVersion(v1)), Err(Error::Conflict)));
+
+    // Counters kept as decimal text.
+    ok("set", b.set("hits", b"5", None));
+    c.check("increment of \"5\" by 1 is 6", ok("increment", b.increment("hits", 1)) == 6);
+    c.check("a counter is decimal text", ok("get", b.get("hits")).as_deref() == Some(&b"6"[..]));
+    ok("set", b.set("word", b"abc", None));
+    c.check("increment of text is invalid-argument", matches!(b.increment("word", 1), Err(Error::InvalidArgument(_))));
 
     ok("clear", b.clear());
     c.check("clear removes every entry", !ok("exists", b.exists("session")) && !ok("exists", b.exists("forever")));

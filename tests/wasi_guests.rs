@@ -1,0 +1,100 @@
+//! Guests written for Spin (`wasi:keyvalue@0.2.0-draft2`) and for
+//! `wasmtime run -S keyvalue` (`@0.2.0-draft`), unchanged, on every backend.
+
+use std::process::Command;
+
+use kvhost::registry::GuestLimits;
+use kvhost::{KvCtx, Stores};
+use kvhost_tests::backend::{Backend, Kind, databases_required};
+use kvhost_tests::{build_rust_guest, kvhost, run_guest, stdout_ok, text};
+
+fn draft2() -> std::path::PathBuf {
+    build_rust_guest("rust-wasi-draft2", "kv-draft2")
+}
+
+fn draft() -> std::path::PathBuf {
+    build_rust_guest("rust-wasi-draft", "kv-draft")
+}
+
+/// Guest grants: the backend's store as the default store.
+fn kv(b: &Backend) -> KvCtx {
+    let stores = Stores::new();
+    stores.insert(b.store.clone());
+    KvCtx::builder(stores).default_store(b.store.info().id.clone()).build()
+}
+
+fn both_drafts_pass(kind: Kind) {
+    let Some(b) = Backend::new(kind) else { return };
+    let out = stdout_ok(&run_guest(&draft2(), kv(&b), &["check"], GuestLimits::default()).unwrap());
+    assert!(out.contains("kv-draft2: all checks passed"), "{out}");
+    let out = stdout_ok(&run_guest(&draft(), kv(&b), &["check-kvhost"], GuestLimits::default()).unwrap());
+    assert!(out.contains("kv-draft: all kvhost checks passed"), "{out}");
+}
+
+/// Several guest instances at once, each incrementing and CAS-incrementing
+/// the same keys: the totals must be exact.
+fn instances_hammering_one_store_get_exact_totals(kind: Kind) {
+    const INSTANCES: usize = 4;
+    const EACH: usize = 25;
+    let Some(b) = Backend::new(kind) else { return };
+    let wasm = draft2();
+    std::thread::scope(|s| {
+        for _ in 0..INSTANCES {
+            let (wasm, kv) = (&wasm, kv(&b));
+            s.spawn(move || stdout_ok(&run_guest(wasm, kv, &["hammer", &EACH.to_string()], GuestLimits::default()).unwrap()));
+        }
+    });
+    let total = (INSTANCES * EACH).to_string().into_bytes();
+    assert_eq!(b.store.get("counter").unwrap(), Some(total.clone()), "increments");
+    assert_eq!(b.store.get("cas").unwrap(), Some(total), "compare-and-swap increments");
+}
+
+macro_rules! on_every_backend {
+    ($($backend:ident => $kind:expr),* $(,)?) => {$(
+        mod $backend {
+            use super::Kind;
+
+            #[test]
+            fn both_wasi_keyvalue_drafts_pass() {
+                super::both_drafts_pass($kind);
+            }
+            #[test]
+            fn instances_hammering_one_store_get_exact_totals() {
+                super::instances_hammering_one_store_get_exact_totals($kind);
+            }
+        }
+    )*};
+}
+
+on_every_backend! {
+    memory => Kind::Memory,
+    sqlite_file => Kind::SqliteFile,
+    sqlite_memory => Kind::SqliteMemory,
+    postgres => Kind::Postgres,
+    mysql => Kind::Mysql,
+}
+
+#[test]
+fn draft_guest_runs_unchanged_under_wasmtime_and_kvhost() {
+    let wasm = draft();
+    let w = wasm.to_str().unwrap();
+    let out = kvhost(&["run", "--kv", "greeting=hello", w, "show", "greeting"]);
+    assert_eq!(text(&out).0.trim(), "greeting = hello", "{:?}", text(&out));
+    let out = kvhost(&["run", w, "check"]);
+    assert!(text(&out).0.contains("all portable checks passed"), "{:?}", text(&out));
+
+    let wasmtime = Command::new("wasmtime")
+        .args(["run", "-S", "keyvalue", "-S", "keyvalue-in-memory-data=greeting=hello", w, "show", "greeting"])
+        .output();
+    let out = match wasmtime {
+        Ok(out) => out,
+        Err(e) if !databases_required() => {
+            eprintln!("SKIPPED: the wasmtime CLI is not installed ({e}); .ci/run installs it");
+            return;
+        }
+        Err(e) => panic!("the wasmtime CLI is required in CI: {e}"),
+    };
+    assert_eq!(text(&out).0.trim(), "greeting = hello", "{:?}", text(&out));
+    let out = Command::new("wasmtime").args(["run", "-S", "keyvalue", w, "check"]).output().unwrap();
+    assert!(text(&out).0.contains("all portable checks passed"), "{:?}", text(&out));
+}

@@ -163,12 +163,13 @@ fn info_names_the_backend(b: &Backend) {
     let info = b.store.info();
     let (backend, durable) = match b.kind {
         Kind::Memory => ("memory", false),
-        Kind::SqliteFile => ("sqlite", true),
+        Kind::SqliteFile | Kind::SqliteFileVersioned => ("sqlite", true),
         Kind::SqliteMemory => ("sqlite", false),
-        Kind::Postgres => ("postgres", true),
-        Kind::Mysql => ("mysql", true),
+        Kind::Postgres | Kind::PostgresVersioned => ("postgres", true),
+        Kind::Mysql | Kind::MysqlVersioned => ("mysql", true),
     };
     assert_eq!((info.backend, info.durable), (backend, durable));
+    assert_eq!(info.versioned, b.kind == Kind::Memory || b.kind.has_version_column());
     assert_eq!(info.id, "test:a");
 }
 
@@ -249,6 +250,28 @@ fn versions_change_on_writes_and_guard_conditional_puts(b: &Backend) {
     assert_eq!(get(&*b.store, "ttl").as_deref(), Some(&b"again"[..]));
     b.clock.advance(Duration::from_secs(1));
     assert_eq!(get(&*b.store, "ttl"), None, "a conditional put sets the TTL it was given");
+}
+
+fn versions_after_delete_and_rewrite(b: &Backend) {
+    use kvhost::Condition::*;
+    let v1 = b.store.put("k", b"same", None, Always).unwrap();
+    assert_eq!(b.store.get_entry("k").unwrap().unwrap().version, v1, "put returns the stored version");
+    b.store.delete("k").unwrap();
+    let v2 = b.store.put("k", b"same", None, Always).unwrap();
+    if b.store.info().versioned {
+        assert_ne!(v1, v2, "a re-created key never reuses a version");
+        assert!(matches!(b.store.put("k", b"x", None, IfVersion(v1)), Err(Error::Conflict(_))), "no ABA");
+        b.store.set("k", b"same", None).unwrap();
+        let v3 = b.store.get_entry("k").unwrap().unwrap().version;
+        assert_ne!(v3, v2, "every write, even of the same value, is a new version");
+        assert_eq!(b.store.increment("n", 1).unwrap(), 1);
+        let vn = b.store.get_entry("n").unwrap().unwrap().version;
+        b.store.increment("n", 1).unwrap();
+        assert_ne!(b.store.get_entry("n").unwrap().unwrap().version, vn, "increments change the version");
+    } else {
+        assert_eq!(v1, v2, "without a version column, a version is the value's hash");
+        assert_eq!(v1, kvhost::value_version(b"same"));
+    }
 }
 
 fn increment_keeps_decimal_text(b: &Backend) {
@@ -351,6 +374,7 @@ macro_rules! conformance {
                 list_returns_live_keys_by_prefix_in_byte_order,
                 list_pages_are_stable_under_concurrent_inserts,
                 versions_change_on_writes_and_guard_conditional_puts,
+                versions_after_delete_and_rewrite,
                 increment_keeps_decimal_text,
                 increment_keeps_ttl_and_restarts_expired_counters,
                 concurrent_increments_and_cas_are_exact,
@@ -374,4 +398,7 @@ conformance! {
     sqlite_memory => Kind::SqliteMemory,
     postgres => Kind::Postgres,
     mysql => Kind::Mysql,
+    sqlite_file_versioned => Kind::SqliteFileVersioned,
+    postgres_versioned => Kind::PostgresVersioned,
+    mysql_versioned => Kind::MysqlVersioned,
 }

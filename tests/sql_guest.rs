@@ -9,9 +9,14 @@ use kvhost_tests::{kvhost, rust_guest, text};
 
 /// A registry with database `app:db` (YAML `db`) and store `app:kv` on `table`.
 fn registry(dir: &Path, db: &str, table: &str) -> String {
+    registry_with(dir, db, table, "")
+}
+
+/// The same, with extra `store.sql` fields.
+fn registry_with(dir: &Path, db: &str, table: &str, store_fields: &str) -> String {
     let file = dir.join("registry.yaml");
     let yaml = format!(
-        "namespace: app\nentries:\n  - name: db\n{db}\n  - name: kv\n    kind: store.sql\n    database: app:db\n    table_name: {table}\n    cleanup_interval: 1m\n"
+        "namespace: app\nentries:\n  - name: db\n{db}\n  - name: kv\n    kind: store.sql\n    database: app:db\n    table_name: {table}\n    cleanup_interval: 1m\n{store_fields}"
     );
     std::fs::write(&file, yaml).unwrap();
     file.display().to_string()
@@ -94,7 +99,9 @@ fn rust_guest_runs_on_postgres_and_data_survives_the_process() {
     let table = unique_table("kvt_guest");
     let _drop = DropTable(Some(postgres_config()), table.clone());
     let dir = tempfile::tempdir().unwrap();
-    let reg = registry(dir.path(), POSTGRES, &table);
+    // With a version column: `schema --apply` creates it and versions are exact.
+    let reg = registry_with(dir.path(), POSTGRES, &table, "    version_column_name: ver\n");
+    assert!(ok(&["schema", "--config", &reg, "app:kv"]).contains("\"ver\" BIGINT NOT NULL DEFAULT 0"));
     guest_round_trip(&reg, "postgres", true);
     persists_across_processes(&reg);
 }

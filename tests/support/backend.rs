@@ -17,6 +17,17 @@ pub enum Kind {
     SqliteMemory,
     Postgres,
     Mysql,
+    /// The SQL backends again, with a version column.
+    SqliteFileVersioned,
+    PostgresVersioned,
+    MysqlVersioned,
+}
+
+impl Kind {
+    /// Whether this backend's table has a version column.
+    pub fn has_version_column(self) -> bool {
+        matches!(self, Kind::SqliteFileVersioned | Kind::PostgresVersioned | Kind::MysqlVersioned)
+    }
 }
 
 /// PostgreSQL as SPEC.md gives it: trust auth on loopback, database `test`.
@@ -105,10 +116,10 @@ impl Backend {
         }
         let mut dir = None;
         let cfg = match kind {
-            Kind::Postgres => postgres_config(),
-            Kind::Mysql => mysql_config(),
-            Kind::SqliteFile | Kind::SqliteMemory => {
-                let file = (kind == Kind::SqliteFile).then(|| {
+            Kind::Postgres | Kind::PostgresVersioned => postgres_config(),
+            Kind::Mysql | Kind::MysqlVersioned => mysql_config(),
+            Kind::SqliteFile | Kind::SqliteMemory | Kind::SqliteFileVersioned => {
+                let file = (kind != Kind::SqliteMemory).then(|| {
                     let d = tempfile::tempdir().unwrap();
                     let f = d.path().join("kv.db");
                     dir = Some(d);
@@ -127,7 +138,10 @@ impl Backend {
         let tables = vec![unique_table("kvt_a"), unique_table("kvt_b")];
         let mut stores = Vec::new();
         for (i, t) in tables.iter().enumerate() {
-            let names = TableNames::new(t.as_str());
+            let mut names = TableNames::new(t.as_str());
+            if kind.has_version_column() {
+                names = names.with_version("ver");
+            }
             rt.block_on(db.execute_ddl(&cfg.dialect.schema(&names, limits.max_key_bytes))).unwrap();
             let id = format!("test:{}", ["a", "b"][i]);
             let store = rt.block_on(SqlStore::open(&id, db.clone(), &names, limits, shared.clone())).unwrap();

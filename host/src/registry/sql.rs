@@ -136,17 +136,33 @@ pub struct TableNames {
     pub value: String,
     /// Expiry column (Unix milliseconds, BIGINT, NULL = never). Default `expires_at`.
     pub expires_at: String,
+    /// Optional version column (BIGINT NOT NULL): when set, every write gives
+    /// the row a new, larger version. Without it, versions are a hash of the value.
+    pub version: Option<String>,
 }
 
 impl TableNames {
     /// The seed's names for `table`: `key`, `value`, `expires_at`. Not validated.
     pub fn new(table: impl Into<String>) -> Self {
-        Self { table: table.into(), key: "key".into(), value: "value".into(), expires_at: "expires_at".into() }
+        Self {
+            table: table.into(),
+            key: "key".into(),
+            value: "value".into(),
+            expires_at: "expires_at".into(),
+            version: None,
+        }
+    }
+
+    /// The same names with a version column.
+    pub fn with_version(mut self, column: impl Into<String>) -> Self {
+        self.version = Some(column.into());
+        self
     }
 
     /// Check every name against the identifier rule; the error names the bad one.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        for (what, name) in [("table", &self.table), ("key column", &self.key), ("value column", &self.value), ("expiry column", &self.expires_at)] {
+        let version = self.version.iter().map(|v| ("version column", v));
+        for (what, name) in [("table", &self.table), ("key column", &self.key), ("value column", &self.value), ("expiry column", &self.expires_at)].into_iter().chain(version) {
             if !valid_identifier(name) {
                 return Err(format!(
                     "{what} name `{}` is not a valid identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
@@ -161,7 +177,7 @@ impl TableNames {
 impl SqlStoreConfig {
     pub(crate) const FIELDS: &[&str] = &[
         "database", "table_name", "id_column_name", "payload_column_name", "expire_column_name",
-        "cleanup_interval", "max_key_bytes", "max_value_bytes",
+        "version_column_name", "cleanup_interval", "max_key_bytes", "max_value_bytes",
     ];
 
     pub(crate) fn parse(f: &mut Fields, limits: impl FnOnce(&mut Fields) -> Result<Limits>) -> Result<Self> {
@@ -184,8 +200,20 @@ impl SqlStoreConfig {
             key: ident("id_column_name", Some("key"))?,
             value: ident("payload_column_name", Some("value"))?,
             expires_at: ident("expire_column_name", Some("expires_at"))?,
+            version: None,
         };
-        let columns = [("id_column_name", &table.key), ("payload_column_name", &table.value), ("expire_column_name", &table.expires_at)];
+        let table = match f.string("version_column_name")? {
+            None => table,
+            Some(v) if valid_identifier(&v) => table.with_version(v),
+            Some(v) => {
+                return Err(f.error(
+                    "version_column_name",
+                    format!("`{}` is not a valid SQL identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$", v.escape_debug()),
+                ));
+            }
+        };
+        let mut columns = vec![("id_column_name", &table.key), ("payload_column_name", &table.value), ("expire_column_name", &table.expires_at)];
+        columns.extend(table.version.as_ref().map(|v| ("version_column_name", v)));
         for (i, (field, name)) in columns.iter().enumerate() {
             if let Some((other, _)) = columns[..i].iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
                 return Err(f.error(field, format!("`{name}` is already the {other}; each column needs its own name")));

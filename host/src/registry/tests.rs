@@ -373,7 +373,7 @@ entries:
     let Kind::SqlStore(s) = &r.get("app:cache").unwrap().kind else { panic!() };
     assert_eq!(
         s.table,
-        TableNames { table: "Cache_2".into(), key: "k".into(), value: "v".into(), expires_at: "exp".into() }
+        TableNames { table: "Cache_2".into(), key: "k".into(), value: "v".into(), expires_at: "exp".into(), version: None }
     );
     assert_eq!(s.limits.max_key_bytes, 100);
 }
@@ -404,6 +404,15 @@ fn rejects_hostile_table_and_column_names() {
         };
         rejects(&text, Some("app:kv"), Some(field), "is not a valid SQL identifier");
     }
+}
+
+#[test]
+fn parses_optional_version_column() {
+    let r = load(&format!("{SQL}    version_column_name: ver\n")).unwrap();
+    let Kind::SqlStore(s) = &r.get("app:kv").unwrap().kind else { panic!() };
+    assert_eq!(s.table.version.as_deref(), Some("ver"));
+    rejects(&format!("{SQL}    version_column_name: \"v;--\"\n"), Some("app:kv"), Some("version_column_name"), "not a valid SQL identifier");
+    rejects(&format!("{SQL}    version_column_name: value\n"), Some("app:kv"), Some("version_column_name"), "already the payload_column_name");
 }
 
 #[test]

@@ -67,18 +67,22 @@ impl SqlStore {
             return Ok(());
         }
         let dialect = self.db.dialect();
+        let version = self.versioned().then(|| self.version_floor());
         self.db
             .block_on(async {
                 if let Pool::Postgres(p) = &self.db.pool {
                     let values: Vec<&[u8]> = order.iter().map(|k| last[k]).collect();
                     let exp = vec![expires; order.len()];
-                    sqlx::query(self.sql.set_any.clone()).bind(&order).bind(&values).bind(&exp).execute(p).await.map(drop)
+                    let q = sqlx::query(self.sql.set_any.clone()).bind(&order).bind(&values).bind(&exp);
+                    let q = match version { Some(v) => q.bind(vec![v; order.len()]), None => q };
+                    q.execute(p).await.map(drop)
                 } else {
                     with_pool!(&self.db.pool, p => {
                         let mut tx = p.begin().await?;
                         for chunk in order.chunks(CHUNK) {
                             let q = chunk.iter().fold(sqlx::query(dialect.set_rows(&self.names, chunk.len())), |q, k| {
-                                q.bind(*k).bind(last[k]).bind(expires)
+                                let q = q.bind(*k).bind(last[k]).bind(expires);
+                                match version { Some(v) => q.bind(v), None => q }
                             });
                             q.execute(&mut *tx).await?;
                         }

@@ -22,6 +22,8 @@ pub(crate) const CLEANUP_BATCH: u64 = 1000;
 #[derive(Debug, Clone)]
 pub(crate) struct Statements {
     pub get: SqlStr,
+    /// Value and version column (or just the value, without one).
+    pub get_versioned: SqlStr,
     pub exists: SqlStr,
     pub set: SqlStr,
     pub delete: SqlStr,
@@ -133,11 +135,14 @@ impl Dialect {
     pub(crate) fn statements(self, names: &TableNames) -> Statements {
         let (t, k, v, e) =
             (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let ver = names.version.as_deref().map(|c| self.quote(c));
         let p = |n| self.param(n);
         let live = format!("({e} IS NULL OR {e} > {})", p(2));
-        let upsert = match self {
-            Self::Mysql => format!("ON DUPLICATE KEY UPDATE {v} = VALUES({v}), {e} = VALUES({e})"),
-            _ => format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}"),
+        let upsert = self.upsert(names);
+        // With a version column, writes carry the new version as one more value.
+        let (ver_col, ver_val) = match &ver {
+            Some(c) => (format!(", {c}"), format!(", {}", p(4))),
+            None => (String::new(), String::new()),
         };
         let cleanup = match self {
             // MySQL has DELETE ... LIMIT but no LIMIT inside IN (subquery).
@@ -147,12 +152,16 @@ impl Dialect {
         let sql = |s: String| AssertSqlSafe(s).into_sql_str();
         Statements {
             get: sql(format!("SELECT {v} FROM {t} WHERE {k} = {} AND {live}", p(1))),
+            get_versioned: sql(match &ver {
+                Some(c) => format!("SELECT {v}, {c} FROM {t} WHERE {k} = {} AND {live}", p(1)),
+                None => format!("SELECT {v} FROM {t} WHERE {k} = {} AND {live}", p(1)),
+            }),
             exists: sql(format!("SELECT 1 FROM {t} WHERE {k} = {} AND {live}", p(1))),
-            set: sql(format!("INSERT INTO {t} ({k}, {v}, {e}) VALUES ({}, {}, {}) {upsert}", p(1), p(2), p(3))),
+            set: sql(format!("INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES ({}, {}, {}{ver_val}) {upsert}", p(1), p(2), p(3))),
             delete: sql(format!("DELETE FROM {t} WHERE {k} = {} AND {live}", p(1))),
             clear: sql(format!("DELETE FROM {t}")),
             cleanup: sql(cleanup),
-            probe: sql(format!("SELECT {k}, {v}, {e} FROM {t} WHERE 1 = 0")),
+            probe: sql(format!("SELECT {k}, {v}, {e}{ver_col} FROM {t} WHERE 1 = 0")),
             list: sql(match self {
                 // Byte order everywhere: PostgreSQL's default collation is linguistic.
                 Self::Postgres => format!(
@@ -170,16 +179,42 @@ impl Dialect {
             // reads then writes can deadlock against another such transaction.
             begin: sql(if self == Self::Sqlite { "BEGIN IMMEDIATE".into() } else { "BEGIN".into() }),
             lock: sql(match self {
-                Self::Sqlite => format!("SELECT {v}, {e} FROM {t} WHERE {k} = ?1"),
-                _ => format!("SELECT {v}, {e} FROM {t} WHERE {k} = {} FOR UPDATE", p(1)),
+                Self::Sqlite => format!("SELECT {v}, {e}{ver_col} FROM {t} WHERE {k} = ?1"),
+                _ => format!("SELECT {v}, {e}{ver_col} FROM {t} WHERE {k} = {} FOR UPDATE", p(1)),
             }),
-            insert: sql(format!("INSERT INTO {t} ({k}, {v}, {e}) VALUES ({}, {}, {})", p(1), p(2), p(3))),
-            update: sql(format!("UPDATE {t} SET {v} = {}, {e} = {} WHERE {k} = {}", p(1), p(2), p(3))),
+            insert: sql(format!("INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES ({}, {}, {}{ver_val})", p(1), p(2), p(3))),
+            update: sql(match &ver {
+                Some(c) => format!("UPDATE {t} SET {v} = {}, {e} = {}, {c} = {} WHERE {k} = {}", p(1), p(2), p(3), p(4)),
+                None => format!("UPDATE {t} SET {v} = {}, {e} = {} WHERE {k} = {}", p(1), p(2), p(3)),
+            }),
             get_any: sql(format!("SELECT {k}, {v} FROM {t} WHERE {k} = ANY($1) AND {live}")),
-            set_any: sql(format!(
-                "INSERT INTO {t} ({k}, {v}, {e}) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[]) {upsert}"
-            )),
+            set_any: sql(match &ver {
+                Some(c) => format!(
+                    "INSERT INTO {t} ({k}, {v}, {e}, {c}) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[], $4::int8[]) {upsert}"
+                ),
+                None => format!("INSERT INTO {t} ({k}, {v}, {e}) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[]) {upsert}"),
+            }),
             delete_any: sql(format!("DELETE FROM {t} WHERE {k} = ANY($1) AND {live}")),
+        }
+    }
+
+    /// The upsert clause of `set`: replace value and expiry; with a version
+    /// column, the version becomes the larger of the old one plus one and the
+    /// new value's (time-based) version, so it grows even across delete and
+    /// re-insert of a key.
+    fn upsert(self, names: &TableNames) -> String {
+        let (t, k, v, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let ver = names.version.as_deref().map(|c| self.quote(c));
+        match (self, ver) {
+            (Self::Mysql, None) => format!("ON DUPLICATE KEY UPDATE {v} = VALUES({v}), {e} = VALUES({e})"),
+            (Self::Mysql, Some(c)) => format!(
+                "ON DUPLICATE KEY UPDATE {v} = VALUES({v}), {e} = VALUES({e}), {c} = GREATEST({c} + 1, VALUES({c}))"
+            ),
+            (_, None) => format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}"),
+            (_, Some(c)) => {
+                let max = if self == Self::Sqlite { "max" } else { "GREATEST" };
+                format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}, {c} = {max}({t}.{c} + 1, excluded.{c})")
+            }
         }
     }
 
@@ -203,12 +238,12 @@ impl Dialect {
     /// A multi-row upsert of `n` rows for MySQL and SQLite.
     pub(crate) fn set_rows(self, names: &TableNames, n: usize) -> SqlStr {
         let (t, k, v, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
-        let rows = vec!["(?, ?, ?)"; n].join(", ");
-        let upsert = match self {
-            Self::Mysql => format!("ON DUPLICATE KEY UPDATE {v} = VALUES({v}), {e} = VALUES({e})"),
-            _ => format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}"),
+        let (ver_col, row) = match &names.version {
+            Some(c) => (format!(", {}", self.quote(c)), "(?, ?, ?, ?)"),
+            None => (String::new(), "(?, ?, ?)"),
         };
-        AssertSqlSafe(format!("INSERT INTO {t} ({k}, {v}, {e}) VALUES {rows} {upsert}")).into_sql_str()
+        let rows = vec![row; n].join(", ");
+        AssertSqlSafe(format!("INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES {rows} {}", self.upsert(names))).into_sql_str()
     }
 
     /// The DDL that creates a store's table and expiry index, one statement
@@ -216,21 +251,23 @@ impl Dialect {
     pub fn schema(self, names: &TableNames, max_key_bytes: u32) -> Vec<String> {
         let (t, k, v, e) =
             (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let ver = names.version.as_deref().map(|c| self.quote(c));
+        let ver_pg = ver.as_ref().map(|c| format!(",\n    {c} BIGINT NOT NULL DEFAULT 0")).unwrap_or_default();
         let mut index_name = format!("idx_{}_{}", names.table, names.expires_at);
         index_name.truncate(63);
         let i = self.quote(&index_name);
         match self {
             Self::Postgres => vec![
-                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARCHAR({max_key_bytes}) PRIMARY KEY,\n    {v} BYTEA NOT NULL,\n    {e} BIGINT\n)"),
+                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARCHAR({max_key_bytes}) PRIMARY KEY,\n    {v} BYTEA NOT NULL,\n    {e} BIGINT{ver_pg}\n)"),
                 format!("CREATE INDEX IF NOT EXISTS {i} ON {t} ({e}) WHERE {e} IS NOT NULL"),
             ],
             // VARBINARY keys compare byte for byte: MySQL's text collations
             // would fold case and ignore trailing spaces.
             Self::Mysql => vec![format!(
-                "CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARBINARY({max_key_bytes}) NOT NULL PRIMARY KEY,\n    {v} LONGBLOB NOT NULL,\n    {e} BIGINT NULL,\n    INDEX {i} ({e})\n)"
+                "CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARBINARY({max_key_bytes}) NOT NULL PRIMARY KEY,\n    {v} LONGBLOB NOT NULL,\n    {e} BIGINT NULL{ver_pg},\n    INDEX {i} ({e})\n)"
             )],
             Self::Sqlite => vec![
-                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} TEXT NOT NULL PRIMARY KEY,\n    {v} BLOB NOT NULL,\n    {e} INTEGER\n)"),
+                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} TEXT NOT NULL PRIMARY KEY,\n    {v} BLOB NOT NULL,\n    {e} INTEGER{}\n)", ver.as_ref().map(|c| format!(",\n    {c} INTEGER NOT NULL DEFAULT 0")).unwrap_or_default()),
                 format!("CREATE INDEX IF NOT EXISTS {i} ON {t} ({e}) WHERE {e} IS NOT NULL"),
             ],
         }
@@ -276,7 +313,7 @@ mod tests {
 
     #[test]
     fn index_names_fit_the_identifier_limit() {
-        let long = TableNames { table: "t".repeat(63), key: "k".into(), value: "v".into(), expires_at: "e".repeat(63) };
+        let long = TableNames { table: "t".repeat(63), expires_at: "e".repeat(63), ..TableNames::new("t") };
         for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
             let ddl = d.schema(&long, 255).join(";");
             assert!(ddl.contains(&format!("idx_{}", "t".repeat(59))), "{ddl}");

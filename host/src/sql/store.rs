@@ -1,6 +1,7 @@
 //! The SQL store: the memory store's semantics over one table.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sqlx::Row as _;
@@ -76,7 +77,7 @@ impl SqlStore {
             id: id.to_owned(),
             backend: dialect.name(),
             durable: !db.is_in_memory(),
-            versioned: false,
+            versioned: names.version.is_some(),
             limits,
         };
         Ok(Self { db, names: names.clone(), sql, clock, info })
@@ -90,40 +91,74 @@ impl SqlStore {
         self.clock.now_ms()
     }
 
+    /// Whether the table has a version column.
+    pub(super) fn versioned(&self) -> bool {
+        self.names.version.is_some()
+    }
+
+    /// The least version a write made now may get: a hybrid logical clock,
+    /// `max(last + 1, now_ms << 20)`, strictly increasing within this process
+    /// and growing with time across processes, so a key that is deleted and
+    /// written again does not reuse an old version.
+    pub(super) fn version_floor(&self) -> i64 {
+        static LAST: AtomicI64 = AtomicI64::new(0);
+        let now = i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX >> 21).saturating_mul(1 << 20);
+        let prev = LAST
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| Some(last.saturating_add(1).max(now)))
+            .unwrap_or_else(|last| last);
+        prev.saturating_add(1).max(now)
+    }
+
     pub(super) fn err(&self, e: sqlx::Error) -> Error {
         map_err(&self.info.id, e)
     }
 
     /// Read-modify-write of one key in a transaction that locks its row
     /// (`SELECT ... FOR UPDATE`; SQLite: `BEGIN IMMEDIATE`). `decide` gets the
-    /// live value and expiry (None if absent or expired) and returns the new
-    /// ones, or an error that aborts the transaction. A new key is inserted
-    /// without upsert, so two writers racing to create it cannot both win:
-    /// the loser's transaction is retried and sees the winner's row.
+    /// live row (None if absent or expired) and returns the new value and
+    /// expiry, or an error that aborts the transaction. Returns what `decide`
+    /// returned and the row's new version. A new key is inserted without
+    /// upsert, so two writers racing to create it cannot both win: the loser's
+    /// transaction is retried and sees the winner's row.
     fn locked_write<T>(
         &self,
         key: &str,
-        mut decide: impl FnMut(Option<(&[u8], Option<i64>)>) -> Result<(Vec<u8>, Option<i64>, T)>,
-    ) -> Result<T> {
-        const ATTEMPTS: usize = 20;
+        mut decide: impl FnMut(Option<LockedRow<'_>>) -> Result<(Vec<u8>, Option<i64>, T)>,
+    ) -> Result<(T, u64)> {
+        const ATTEMPTS: u32 = 40;
         let now = self.now();
-        for _ in 0..ATTEMPTS {
-            let attempt: std::result::Result<T, TxError> = self.db.block_on(async {
+        let versioned = self.versioned();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt);
+            }
+            let attempt: std::result::Result<(T, u64), TxError> = self.db.block_on(async {
                 with_pool!(&self.db.pool, p => {
                     let mut tx = p.begin_with(self.sql.begin.clone()).await?;
                     let row = sqlx::query(self.sql.lock.clone()).bind(key).fetch_optional(&mut *tx).await?;
-                    let current: Option<(Vec<u8>, Option<i64>)> =
-                        row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?;
-                    let live = current.as_ref().filter(|(_, e)| e.is_none_or(|e| e > now)).map(|(v, e)| (&v[..], *e));
+                    let current: Option<(Vec<u8>, Option<i64>, i64)> = row
+                        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, if versioned { r.try_get(2)? } else { 0 })))
+                        .transpose()?;
+                    let live = current.as_ref().filter(|(_, e, _)| e.is_none_or(|e| e > now)).map(|(v, e, ver)| LockedRow {
+                        value: v,
+                        expires: *e,
+                        version: if versioned { *ver as u64 } else { value_version(v) },
+                    });
                     let (value, expires, out) = decide(live).map_err(TxError::Store)?;
+                    // The stored version only grows, even past an expired row's.
+                    let old = current.as_ref().map_or(0, |(_, _, ver)| *ver);
+                    let new_version = old.saturating_add(1).max(self.version_floor());
                     let write = if current.is_some() {
-                        sqlx::query(self.sql.update.clone()).bind(&value[..]).bind(expires).bind(key)
+                        let q = sqlx::query(self.sql.update.clone()).bind(&value[..]).bind(expires);
+                        let q = if versioned { q.bind(new_version) } else { q };
+                        q.bind(key)
                     } else {
-                        sqlx::query(self.sql.insert.clone()).bind(key).bind(&value[..]).bind(expires)
+                        let q = sqlx::query(self.sql.insert.clone()).bind(key).bind(&value[..]).bind(expires);
+                        if versioned { q.bind(new_version) } else { q }
                     };
                     write.execute(&mut *tx).await?;
                     tx.commit().await?;
-                    Ok(out)
+                    Ok((out, if versioned { new_version as u64 } else { value_version(&value) }))
                 })
             });
             match attempt {
@@ -135,6 +170,22 @@ impl SqlStore {
         }
         Err(Error::Unavailable(format!("{}: too much contention on {key:?}; retry", self.info.id)))
     }
+}
+
+/// Wait before retrying a lost race: exponential up to 32 ms, with jitter so
+/// that the writers who deadlocked together do not collide again in step.
+fn backoff(attempt: u32) {
+    use std::hash::BuildHasher;
+    let cap_us = 500u64 << attempt.min(6);
+    let jitter = std::collections::hash_map::RandomState::new().hash_one((attempt, std::thread::current().id())) % cap_us;
+    std::thread::sleep(Duration::from_micros(cap_us / 2 + jitter / 2));
+}
+
+/// The live row a locked write sees.
+struct LockedRow<'a> {
+    value: &'a [u8],
+    expires: Option<i64>,
+    version: u64,
 }
 
 /// What ends a transaction early.
@@ -196,9 +247,14 @@ impl Store for SqlStore {
 
     fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
         let expires = expiry(self.clock.now_ms(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let version = self.versioned().then(|| self.version_floor());
         self.db
             .block_on(async {
-                with_pool!(&self.db.pool, p => sqlx::query(self.sql.set.clone()).bind(key).bind(value).bind(expires).execute(p).await.map(|_| ()))
+                with_pool!(&self.db.pool, p => {
+                    let q = sqlx::query(self.sql.set.clone()).bind(key).bind(value).bind(expires);
+                    let q = match version { Some(v) => q.bind(v), None => q };
+                    q.execute(p).await.map(|_| ())
+                })
             })
             .map_err(|e| map_err(&self.info.id, e))
     }
@@ -269,28 +325,39 @@ impl Store for SqlStore {
     }
 
     fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
-        Ok(self.get(key)?.map(|value| Versioned { version: value_version(&value), value }))
+        if !self.versioned() {
+            return Ok(self.get(key)?.map(|value| Versioned { version: value_version(&value), value }));
+        }
+        let now = self.now();
+        self.db
+            .block_on(async {
+                with_pool!(&self.db.pool, p => sqlx::query(self.sql.get_versioned.clone()).bind(key).bind(now).fetch_optional(p).await
+                    .and_then(|row| row.map(|r| Ok(Versioned { value: r.try_get(0)?, version: r.try_get::<i64, _>(1)? as u64 })).transpose()))
+            })
+            .map_err(|e| self.err(e))
     }
 
     fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
-        if condition == Condition::Always {
+        if condition == Condition::Always && !self.versioned() {
             self.set(key, value, ttl)?;
             return Ok(value_version(value));
         }
         let expires = expiry(self.clock.now_ms(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
-        self.locked_write(key, |live| {
-            if !condition.holds(live.map(|(v, _)| value_version(v))) {
+        let ((), version) = self.locked_write(key, |live| {
+            if !condition.holds(live.map(|r| r.version)) {
                 return Err(condition.conflict(key));
             }
-            Ok((value.to_vec(), expires, value_version(value)))
-        })
+            Ok((value.to_vec(), expires, ()))
+        })?;
+        Ok(version)
     }
 
     fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.locked_write(key, |live| {
-            let n = add_decimal(key, live.map(|(v, _)| v), delta)?;
-            Ok((n.to_string().into_bytes(), live.and_then(|(_, e)| e), n))
-        })
+        let (n, _) = self.locked_write(key, |live| {
+            let n = add_decimal(key, live.as_ref().map(|r| r.value), delta)?;
+            Ok((n.to_string().into_bytes(), live.and_then(|r| r.expires), n))
+        })?;
+        Ok(n)
     }
 
     fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {

@@ -26,6 +26,9 @@ pub struct SchemaArgs {
     /// Expiry column (Unix milliseconds).
     #[arg(long, default_value = "expires_at", requires = "dialect")]
     expire_column: String,
+    /// Add a version column (BIGINT) with this name, for exact versions.
+    #[arg(long, requires = "dialect")]
+    version_column: Option<String>,
     /// Width of the key column in bytes.
     #[arg(long, default_value_t = Limits::DEFAULT_MAX_KEY_BYTES, requires = "dialect")]
     max_key_bytes: u32,
@@ -52,6 +55,7 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
             key: args.id_column,
             value: args.payload_column,
             expires_at: args.expire_column,
+            version: args.version_column,
         };
         names.validate().map_err(anyhow::Error::msg)?;
         print(&dialect.schema(&names, args.max_key_bytes));

@@ -2,10 +2,19 @@
 //!
 //! `cargo run --release -p kvhost-bench -- [--quick] [--filter TEXT]`
 
+mod boundary;
+mod cleanup;
+mod footprint;
 mod guest;
 mod measure;
 mod memory;
+mod peer;
+mod roundtrips;
 mod sql;
+mod startup;
+
+#[global_allocator]
+static ALLOC: footprint::Counting = footprint::Counting;
 
 use clap::Parser;
 
@@ -14,7 +23,8 @@ struct Args {
     /// Fewer iterations: the whole run finishes in well under a minute.
     #[arg(long)]
     quick: bool,
-    /// Run only the groups whose name contains this text (memory, sqlite, postgres).
+    /// Run only the groups whose name contains this text
+    /// (memory, footprint, cleanup, startup, sqlite, postgres).
     #[arg(long)]
     filter: Option<String>,
 }
@@ -27,6 +37,19 @@ fn main() -> anyhow::Result<()> {
     println!("kvhost-bench ({} mode); ns per operation, median of rounds", if args.quick { "quick" } else { "full" });
     if wanted("memory") {
         memory::run(&mut report, scale)?;
+        report.target("2.kvhost_store.get", 1.25);
+        report.target("2.kvhost_store.set", 1.25);
+        report.target("3.kvhost_wasi_draft.get", 1.0);
+        report.target("3.kvhost_wasi_draft.set", 1.0);
+    }
+    if wanted("footprint") {
+        footprint::run(&mut report)?;
+    }
+    if wanted("cleanup") {
+        cleanup::run(&mut report)?;
+    }
+    if wanted("startup") {
+        startup::run(&mut report, scale)?;
     }
     for dialect in ["sqlite", "postgres"] {
         if wanted(dialect) {

@@ -91,7 +91,9 @@ fn measure(
     let none: Option<i64> = None;
     let (raw_get, raw_set) = match (dialect, &cfg.target) {
         ("postgres", _) => rt.block_on(async {
+            // The same pool settings as kvhost's: no ping before each use.
             let pool = sqlx::postgres::PgPoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(cfg.pool.max_open)
                 .connect("postgres://postgres@127.0.0.1:5432/test")
                 .await?;
@@ -105,7 +107,11 @@ fn measure(
             let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))?
                 .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-            let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(cfg.pool.max_open).connect_with(opts).await?;
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .test_before_acquire(false)
+                .max_connections(cfg.pool.max_open)
+                .connect_with(opts)
+                .await?;
             sqlx::query(set_sql.clone()).bind(KEY).bind(&VALUE[..]).bind(none).execute(&pool).await?;
             let get = async_ns_per_op(rounds, n, || sqlx::query(get_sql.clone()).bind(KEY).bind(now_ms()).fetch_optional(&pool)).await;
             let set = async_ns_per_op(rounds, n, || sqlx::query(set_sql.clone()).bind(KEY).bind(&VALUE[..]).bind(none).execute(&pool)).await;
@@ -130,13 +136,156 @@ fn measure(
     store.set(KEY, &VALUE, None)?;
     report.add(&format!("{dialect}.store.get"), ns_per_op(rounds, n, || drop(black_box(store.get(KEY)))), Some(&raw_get_name));
     report.add(&format!("{dialect}.store.set"), ns_per_op(rounds, n, || drop(black_box(store.set(KEY, &VALUE, None)))), Some(&raw_set_name));
+    let store: Arc<SqlStore> = store;
 
     // The same through the Rust guest and kvhost:store.
     let runner = Runner::new()?;
     let stores = Stores::new();
-    stores.insert(store);
+    stores.insert(store.clone());
     let kv = KvCtx::builder(stores).default_store("bench:sql").build();
-    report.add(&format!("{dialect}.guest.get"), crate::guest::ns_per_op(&runner, &kv, "get", n, rounds)?, Some(&raw_get_name));
-    report.add(&format!("{dialect}.guest.set"), crate::guest::ns_per_op(&runner, &kv, "set", n, rounds)?, Some(&raw_set_name));
+    for op in ["get", "set"] {
+        let name = format!("5.{dialect}.guest.{op}");
+        report.add(&name, crate::guest::ns_per_op(&runner, &kv, op, n, rounds)?, Some(&format!("{dialect}.raw_sqlx.{op}")));
+        report.target(&name, 1.10);
+    }
+
+    // 16 concurrent clients: wall time per operation over all clients.
+    const CLIENTS: u64 = 16;
+    let per_client = (n / CLIENTS).max(50);
+    let total = (per_client * CLIENTS) as f64;
+    let switches = crate::measure::context_switches();
+    let raw16 = rt.block_on(async {
+        let pool = raw_pool(dialect, cfg).await?;
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let (pool, get_sql) = (pool.clone(), get_sql.clone());
+                tokio::spawn(async move {
+                    for _ in 0..per_client {
+                        pool.get(get_sql.clone()).await?;
+                    }
+                    anyhow::Ok(())
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await??;
+        }
+        let ns = start.elapsed().as_nanos() as f64 / total;
+        pool.close().await;
+        anyhow::Ok(ns)
+    })?;
+    let raw16_switches = (crate::measure::context_switches() - switches) as f64 / total;
+    let raw16_name = format!("{dialect}.raw_sqlx.get.16_clients");
+    report.add(&raw16_name, raw16, None);
+    let prepared = runner.prepare(&runner.load(&kvhost_tests::rust_guest())?)?;
+    let switches = crate::measure::context_switches();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let (runner, kv, prepared) = (&runner, &kv, &prepared);
+                s.spawn(move || crate::guest::run_bench(runner, prepared, "kvdemo", kv, "get", per_client))
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().expect("client thread").map(drop))
+    })?;
+    let name = format!("5.{dialect}.guest.get.16_clients");
+    report.add(&name, start.elapsed().as_nanos() as f64 / total, Some(&raw16_name));
+    report.target(&name, 1.10);
+    let guest16_switches = (crate::measure::context_switches() - switches) as f64 / total;
+    report.add_value(&format!("{dialect}.raw_sqlx.get.16_clients.context_switches_per_op"), raw16_switches, "cs", None);
+    report.add_value(&format!("5.{dialect}.guest.get.16_clients.context_switches_per_op"), guest16_switches, "cs", None);
+
+    if dialect == "postgres" {
+        batch(report, rt, names)?;
+    }
     Ok(())
+}
+
+/// Measure 6: 1000 sets then 1000 gets as batches on PostgreSQL, with the
+/// round trips counted by a proxy between the store and the server.
+fn batch(report: &mut Report, rt: &tokio::runtime::Runtime, names: &TableNames) -> anyhow::Result<()> {
+    let proxy = rt.block_on(crate::roundtrips::start("127.0.0.1:5432"))?;
+    let mut cfg = postgres_config();
+    if let DatabaseTarget::Server { port, .. } = &mut cfg.target {
+        *port = proxy.port;
+    }
+    cfg.pool.max_idle = 1;
+    let db = Arc::new(rt.block_on(SqlDatabase::connect("bench:proxied", &cfg))?);
+    let store = rt.block_on(SqlStore::open("bench:batch", db.clone(), names, Limits::default(), Arc::new(SystemClock)))?;
+    let entries: Vec<(String, Vec<u8>)> = (0..1000).map(|i| (format!("batch-key-{i:06}"), vec![7u8; 100])).collect();
+    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+    let trips = || proxy.round_trips.load(std::sync::atomic::Ordering::Relaxed);
+    // Once to prepare the statements on the connection, then measured.
+    store.set_many(&entries, None)?;
+    store.get_many(&keys)?;
+    let before = trips();
+    let start = Instant::now();
+    store.set_many(&entries, None)?;
+    let set_ns = start.elapsed().as_nanos() as f64;
+    let set_trips = trips() - before;
+    let start = Instant::now();
+    let got = store.get_many(&keys)?;
+    let get_ns = start.elapsed().as_nanos() as f64;
+    let get_trips = trips() - before - set_trips;
+    anyhow::ensure!(got.iter().all(Option::is_some), "batch get missed keys");
+    println!(
+        "  pool pings on release seen so far: {} (sqlx 0.9 pings each connection it takes back)",
+        proxy.pings.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    report.add_value("6.postgres.set_many_1000", set_ns, "ns", None);
+    report.add_value("6.postgres.set_many_1000.round_trips", set_trips as f64, "trips", Some(1.0));
+    report.add_value("6.postgres.get_many_1000", get_ns, "ns", None);
+    report.add_value("6.postgres.get_many_1000.round_trips", get_trips as f64, "trips", Some(1.0));
+    rt.block_on(db.close());
+    Ok(())
+}
+
+/// A raw sqlx pool of the dialect under test, for the concurrent baseline.
+#[derive(Clone)]
+enum RawPool {
+    Pg(sqlx::PgPool),
+    Lite(sqlx::SqlitePool),
+}
+
+impl RawPool {
+    async fn get(&self, sql: SqlStr) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        match self {
+            RawPool::Pg(p) => sqlx::query(sql).bind(KEY).bind(now).fetch_optional(p).await.map(drop),
+            RawPool::Lite(p) => sqlx::query(sql).bind(KEY).bind(now).fetch_optional(p).await.map(drop),
+        }
+    }
+    async fn close(&self) {
+        match self {
+            RawPool::Pg(p) => p.close().await,
+            RawPool::Lite(p) => p.close().await,
+        }
+    }
+}
+
+async fn raw_pool(dialect: &str, cfg: &DatabaseConfig) -> anyhow::Result<RawPool> {
+    Ok(match (dialect, &cfg.target) {
+        ("postgres", _) => RawPool::Pg(
+            sqlx::postgres::PgPoolOptions::new()
+                .test_before_acquire(false)
+                .max_connections(cfg.pool.max_open)
+                .connect("postgres://postgres@127.0.0.1:5432/test")
+                .await?,
+        ),
+        (_, DatabaseTarget::Sqlite { file: Some(file) }) => {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))?
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+            RawPool::Lite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .test_before_acquire(false)
+                    .max_connections(cfg.pool.max_open)
+                    .connect_with(opts)
+                    .await?,
+            )
+        }
+        _ => anyhow::bail!("unsupported bench target"),
+    })
 }

@@ -117,16 +117,13 @@ impl<'a> KvView<'a> {
         self.table.push(Bucket::new(store)).map_err(|e| Error::Other(format!("too many open buckets: {e}")))
     }
 
-    /// The store behind a bucket handle.
-    pub(crate) fn store(&self, b: &Resource<Bucket>) -> Result<SharedStore> {
-        self.table
-            .get(b)
-            .map(|b| b.store.clone())
-            .map_err(|e| Error::Other(format!("bad bucket handle: {e}")))
+    /// The store behind a bucket handle, borrowed from the table.
+    pub(crate) fn store(&self, b: &Resource<Bucket>) -> Result<&SharedStore> {
+        self.table.get(b).map(|b| &b.store).map_err(|e| Error::Other(format!("bad bucket handle: {e}")))
     }
 
     /// The store behind a handle, after checking `key` against its limits.
-    pub(crate) fn store_for(&self, b: &Resource<Bucket>, key: &str) -> Result<SharedStore> {
+    pub(crate) fn store_for(&self, b: &Resource<Bucket>, key: &str) -> Result<&SharedStore> {
         let s = self.store(b)?;
         s.info().limits.check_key(key)?;
         Ok(s)

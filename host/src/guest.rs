@@ -72,6 +72,9 @@ pub struct GuestOutput {
     pub stderr: Vec<u8>,
 }
 
+/// A component linked against kvhost and WASI, ready to instantiate.
+pub struct Prepared(CommandPre<GuestState>);
+
 /// Compiles and runs guest components. One per host; cheap to share by reference.
 pub struct Runner {
     engine: Engine,
@@ -81,12 +84,37 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// An engine with the component model, WASI 0.2 and kvhost linked.
-    pub fn new() -> anyhow::Result<Self> {
+    /// The engine configuration the runner uses: the component model, and
+    /// epoch interruption for timeouts and Ctrl-C.
+    pub fn config() -> Config {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
+        config
+    }
+
+    /// An engine with the component model, WASI 0.2 and kvhost linked.
+    pub fn new() -> anyhow::Result<Self> {
+        Self::with_config(&Self::config())
+    }
+
+    /// Like [`Runner::new`], with wasmtime's pooling allocator sized for
+    /// `instances` guests running at once (more wait for a free slot to fail
+    /// with an error). Instantiation reuses memory slots instead of mapping
+    /// fresh memory each time.
+    pub fn pooled(instances: u32) -> anyhow::Result<Self> {
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(8))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(8));
+        let mut config = Self::config();
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        Self::with_config(&config)
+    }
+
+    fn with_config(config: &Config) -> anyhow::Result<Self> {
+        let engine = Engine::new(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         crate::add_to_linker(&mut linker, |s: &mut GuestState| KvView::new(&s.kv, &mut s.table))?;
@@ -119,11 +147,28 @@ impl Runner {
         self.interrupted.store(true, Ordering::SeqCst);
     }
 
+    /// Link a command component once, so that each run only instantiates it.
+    pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
+        let pre = self.linker.instantiate_pre(component).map_err(|e| {
+            anyhow::Error::from(e)
+                .context("the component's imports cannot be satisfied (kvhost links WASI 0.2, kvhost:store and wasi:keyvalue)")
+        })?;
+        let pre = CommandPre::new(pre).map_err(|e| {
+            anyhow::Error::from(e).context("the component is not a command: it does not export wasi:cli/run")
+        })?;
+        Ok(Prepared(pre))
+    }
+
     /// Run a command component (one that exports `wasi:cli/run`) to completion.
     ///
     /// A guest that calls `exit(n)` ends with exit code `n`. A trap, a blown
     /// limit or an interrupt is an error that says which.
     pub fn run(&self, component: &Component, run: GuestRun) -> anyhow::Result<GuestOutput> {
+        self.run_prepared(&self.prepare(component)?, run)
+    }
+
+    /// Run a component linked by [`Runner::prepare`].
+    pub fn run_prepared(&self, prepared: &Prepared, run: GuestRun) -> anyhow::Result<GuestOutput> {
         let mut wasi = WasiCtx::builder();
         let mut argv = vec![run.name.clone()];
         argv.extend(run.args.iter().cloned());
@@ -162,14 +207,7 @@ impl Runner {
             }
         });
 
-        let pre = self.linker.instantiate_pre(component).map_err(|e| {
-            anyhow::Error::from(e)
-                .context("the component's imports cannot be satisfied (kvhost links WASI 0.2 and kvhost:store)")
-        })?;
-        let pre = CommandPre::new(pre).map_err(|e| {
-            anyhow::Error::from(e).context("the component is not a command: it does not export wasi:cli/run")
-        })?;
-        let result = pre.instantiate(&mut store).and_then(|cmd| cmd.wasi_cli_run().call_run(&mut store));
+        let result = prepared.0.instantiate(&mut store).and_then(|cmd| cmd.wasi_cli_run().call_run(&mut store));
         let exit_code = match result {
             Ok(Ok(())) => 0,
             Ok(Err(())) => 1,

@@ -80,7 +80,7 @@ mod stores;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use ctx::{Bucket, Cas, KvCtx, KvCtxBuilder, KvView, add_to_linker};
 pub use error::{Error, Result};
-pub use guest::{GuestOutput, GuestRun, Runner, Stdio};
+pub use guest::{GuestOutput, GuestRun, Prepared, Runner, Stdio};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use runtime::{ComponentExit, Runtime};
 pub use store::{Condition, Limits, SharedStore, Store, StoreInfo, Versioned, add_decimal, ttl_from_ms, value_version};

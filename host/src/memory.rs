@@ -48,7 +48,7 @@ impl MemoryStoreBuilder {
     /// The store.
     pub fn build(self) -> MemoryStore {
         MemoryStore {
-            map: DashMap::new(),
+            map: DashMap::with_shard_amount(SHARDS),
             len: AtomicU64::new(0),
             earliest_expiry: AtomicU64::new(NEVER),
             next_version: AtomicU64::new(1),
@@ -67,6 +67,37 @@ impl MemoryStoreBuilder {
 
 /// `expires_at` of an entry that never expires.
 const NEVER: u64 = u64::MAX;
+
+/// Shards of the map. Cleanup locks one shard at a time, so more shards mean
+/// shorter pauses for readers (about 4k entries per lock at 1M entries).
+const SHARDS: usize = 256;
+
+/// The clock, read at most once per operation and only if an entry expires.
+struct Now<'a> {
+    clock: &'a dyn crate::clock::Clock,
+    read: std::cell::Cell<Option<u64>>,
+}
+
+impl<'a> Now<'a> {
+    fn new(clock: &'a dyn crate::clock::Clock) -> Self {
+        Self { clock, read: std::cell::Cell::new(None) }
+    }
+
+    fn get(&self) -> u64 {
+        match self.read.get() {
+            Some(now) => now,
+            None => {
+                let now = self.clock.now_ms();
+                self.read.set(Some(now));
+                now
+            }
+        }
+    }
+
+    fn is_live(&self, e: &Entry) -> bool {
+        e.expires_at == NEVER || e.expires_at > self.get()
+    }
+}
 
 #[derive(Debug)]
 struct Entry {
@@ -146,24 +177,35 @@ impl MemoryStore {
     }
 
     /// Write `key` with what `f` makes of its live entry (None if absent or
-    /// expired), under the key's shard lock. A new key takes a slot; if the
-    /// store is full, expired entries are purged once before refusing it.
-    fn upsert<T>(&self, key: &str, now: u64, mut f: impl FnMut(Option<&Entry>) -> Result<(Entry, T)>) -> Result<T> {
+    /// expired), under the key's shard lock; `f` runs at most once. A new key
+    /// takes a slot; if the store is full, expired entries are purged once
+    /// before refusing it.
+    fn upsert<T>(&self, key: &str, now: &Now<'_>, mut f: impl FnMut(Option<&Entry>) -> Result<(Entry, T)>) -> Result<T> {
+        // An existing key is overwritten in place, without allocating its key again.
+        if let Some(mut e) = self.map.get_mut(key) {
+            let live = Some(&*e).filter(|e| now.is_live(e));
+            let (new, out) = f(live)?;
+            let expires_at = new.expires_at;
+            *e = new;
+            drop(e);
+            self.note_expiry(expires_at);
+            return Ok(out);
+        }
         let mut purged = false;
         loop {
             let (expires_at, out) = match self.map.entry(key.into()) {
                 MapEntry::Occupied(mut e) => {
-                    let live = Some(e.get()).filter(|e| e.is_live(now));
+                    let live = Some(e.get()).filter(|e| now.is_live(e));
                     let (new, out) = f(live)?;
                     let expires_at = new.expires_at;
                     *e.get_mut() = new;
                     (expires_at, out)
                 }
                 MapEntry::Vacant(e) => {
-                    let (new, out) = f(None)?;
+                    // Reserve first, so that `f` runs only for a write that can happen.
                     if !self.reserve_slot() {
                         drop(e);
-                        let may_free = self.earliest_expiry.load(Ordering::Acquire) <= now;
+                        let may_free = self.earliest_expiry.load(Ordering::Acquire) <= now.get();
                         if !purged && may_free {
                             self.remove_expired()?;
                             purged = true;
@@ -171,6 +213,7 @@ impl MemoryStore {
                         }
                         return Err(Error::StoreFull { store: self.info.id.clone(), max_size: self.max_size });
                     }
+                    let (new, out) = f(None).inspect_err(|_| self.release_slot())?;
                     let expires_at = new.expires_at;
                     e.insert(new);
                     (expires_at, out)
@@ -179,6 +222,21 @@ impl MemoryStore {
             self.note_expiry(expires_at);
             return Ok(out);
         }
+    }
+
+    /// Store `value` if `condition` holds; the new version.
+    fn write(&self, key: &str, value: Box<[u8]>, ttl: Option<Duration>, condition: Condition) -> Result<u64> {
+        let now = Now::new(&*self.clock);
+        let expires_at = ttl.map_or(NEVER, |t| expiry(now.get(), Some(t)).unwrap_or(NEVER));
+        let mut value = Some(value);
+        self.upsert(key, &now, |live| {
+            if !condition.holds(live.map(|e| e.version)) {
+                return Err(condition.conflict(key));
+            }
+            let version = self.new_version();
+            let value = value.take().expect("upsert runs its closure at most once");
+            Ok((Entry { value, expires_at, version }, version))
+        })
     }
 
     fn new_version(&self) -> u64 {
@@ -194,12 +252,12 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let now = self.clock.now_ms();
+        let now = Now::new(&*self.clock);
         match self.map.get(key) {
-            Some(e) if e.is_live(now) => Ok(Some(e.value.to_vec())),
+            Some(e) if now.is_live(&e) => Ok(Some(e.value.to_vec())),
             Some(e) => {
                 drop(e);
-                self.remove_if_expired(key, now);
+                self.remove_if_expired(key, now.get());
                 Ok(None)
             }
             None => Ok(None),
@@ -207,7 +265,11 @@ impl Store for MemoryStore {
     }
 
     fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
-        self.put(key, value, ttl, Condition::Always).map(drop)
+        self.write(key, value.into(), ttl, Condition::Always).map(drop)
+    }
+
+    fn set_owned(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
+        self.write(key, value.into_boxed_slice(), ttl, Condition::Always).map(drop)
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
@@ -222,12 +284,12 @@ impl Store for MemoryStore {
     }
 
     fn exists(&self, key: &str) -> Result<bool> {
-        let now = self.clock.now_ms();
+        let now = Now::new(&*self.clock);
         match self.map.get(key) {
-            Some(e) if e.is_live(now) => Ok(true),
+            Some(e) if now.is_live(&e) => Ok(true),
             Some(e) => {
                 drop(e);
-                self.remove_if_expired(key, now);
+                self.remove_if_expired(key, now.get());
                 Ok(false)
             }
             None => Ok(false),
@@ -284,29 +346,21 @@ impl Store for MemoryStore {
     }
 
     fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
-        let now = self.clock.now_ms();
+        let now = Now::new(&*self.clock);
         Ok(self
             .map
             .get(key)
-            .filter(|e| e.is_live(now))
+            .filter(|e| now.is_live(e))
             .map(|e| Versioned { value: e.value.to_vec(), version: e.version }))
     }
 
     fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
-        let now = self.clock.now_ms();
-        let expires_at = expiry(now, ttl).unwrap_or(NEVER);
-        self.upsert(key, now, |live| {
-            if !condition.holds(live.map(|e| e.version)) {
-                return Err(condition.conflict(key));
-            }
-            let version = self.new_version();
-            Ok((Entry { value: value.into(), expires_at, version }, version))
-        })
+        self.write(key, value.into(), ttl, condition)
     }
 
     fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        let now = self.clock.now_ms();
-        self.upsert(key, now, |live| {
+        let now = Now::new(&*self.clock);
+        self.upsert(key, &now, |live| {
             let n = add_decimal(key, live.map(|e| &*e.value), delta)?;
             let expires_at = live.map_or(NEVER, |e| e.expires_at);
             let entry = Entry { value: n.to_string().into_bytes().into(), expires_at, version: self.new_version() };

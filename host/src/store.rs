@@ -16,6 +16,11 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Insert or overwrite `key`. `ttl` of `None` never expires.
     fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()>;
+    /// [`Store::set`] with an owned value, which a store may keep without
+    /// copying (guests hand the host an owned buffer).
+    fn set_owned(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
+        self.set(key, &value, ttl)
+    }
     /// Remove `key`; whether a live entry was there.
     fn delete(&self, key: &str) -> Result<bool>;
     /// Whether a live entry is under `key`.

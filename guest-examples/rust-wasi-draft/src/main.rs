@@ -6,6 +6,7 @@
 //! - `kv-draft check-kvhost` also asserts kvhost's paging, cursors and grants.
 //! - `kv-draft show KEY` prints a value (for data preset by the host).
 //! - `kv-draft hammer N` increments `counter` N times.
+//! - `kv-draft bench get|set N` times N calls in the guest (for kvhost-bench).
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -62,6 +63,22 @@ fn main() {
                 Some(v) => println!("{key} = {}", String::from_utf8_lossy(&v)),
                 None => println!("{key} is absent"),
             }
+        }
+        "bench" => {
+            // Same work as kvdemo's bench: 16-byte key, 100-byte value, timed in the guest.
+            let op = args.get(1).map(String::as_str).unwrap_or_else(|| fail("bench get|set N"));
+            let n: u32 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or_else(|| fail("bench get|set N"));
+            let (key, value) = ("bench-key-0000ab", [7u8; 100]);
+            ok("set", bucket.set(key, &value));
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                match op {
+                    "get" => drop(std::hint::black_box(ok("get", bucket.get(key)))),
+                    "set" => ok("set", bucket.set(key, &value)),
+                    other => fail(format!("unknown bench op {other}")),
+                }
+            }
+            println!("bench {op} {n} {:.1}", start.elapsed().as_nanos() as f64 / f64::from(n.max(1)));
         }
         "hammer" => {
             let n: u32 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| fail("hammer N"));

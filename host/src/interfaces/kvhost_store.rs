@@ -37,7 +37,7 @@ impl store::HostBucket for KvView<'_> {
     fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<()> {
         let s = self.store_for(&b, &key)?;
         s.info().limits.check_value(&value)?;
-        s.set(&key, &value, ttl_from_ms(ttl_ms))
+        s.set_owned(&key, value, ttl_from_ms(ttl_ms))
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<bool> {

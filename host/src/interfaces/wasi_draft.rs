@@ -31,7 +31,7 @@ impl store::HostBucket for KvView<'_> {
     fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<()> {
         let s = self.store_for(&b, &key)?;
         s.info().limits.check_value(&value)?;
-        s.set(&key, &value, None)
+        s.set_owned(&key, value, None)
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<()> {

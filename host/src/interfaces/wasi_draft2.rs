@@ -35,7 +35,7 @@ impl store::HostBucket for KvView<'_> {
     fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<()> {
         let s = self.store_for(&b, &key)?;
         s.info().limits.check_value(&value)?;
-        s.set(&key, &value, None)
+        s.set_owned(&key, value, None)
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<()> {
@@ -62,7 +62,7 @@ impl store::HostBucket for KvView<'_> {
 
 impl KvView<'_> {
     fn new_cas(&mut self, b: &Resource<Bucket>, key: String) -> Result<Resource<Cas>> {
-        let store = self.store_for(b, &key)?;
+        let store = self.store_for(b, &key)?.clone();
         let current = store.get_entry(&key)?;
         self.table.push(Cas { store, key, current }).map_err(|e| Error::Other(format!("too many CAS handles: {e}")))
     }

@@ -18,6 +18,11 @@ use crate::registry::{DatabaseConfig, DatabaseTarget};
 /// `unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+// Every pool turns off sqlx's `test_before_acquire`: it pings the server each
+// time a connection leaves the pool, a second round trip for every operation.
+// A connection that died is found on first use instead: the operation reports
+// `unavailable` and the pool drops the connection.
+
 pub(crate) enum Pool {
     Postgres(PgPool),
     Mysql(MySqlPool),
@@ -92,6 +97,7 @@ impl SqlDatabase {
                 // connection until its timeout and hide the reason.
                 sqlx::PgConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
                 let pool = PgPoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(p.max_open)
                     .min_connections(p.max_idle)
                     .max_lifetime(p.max_lifetime)
@@ -123,6 +129,7 @@ impl SqlDatabase {
                 }
                 sqlx::MySqlConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
                 let pool = MySqlPoolOptions::new()
+                    .test_before_acquire(false)
                     .max_connections(p.max_open)
                     .min_connections(p.max_idle)
                     .max_lifetime(p.max_lifetime)
@@ -210,7 +217,7 @@ impl SqlDatabase {
 
 /// Pool options for SQLite: an in-memory database is one connection kept forever.
 fn sqlite_pool_options(p: &crate::registry::PoolConfig, in_memory: bool) -> SqlitePoolOptions {
-    let o = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+    let o = SqlitePoolOptions::new().test_before_acquire(false).acquire_timeout(ACQUIRE_TIMEOUT);
     if in_memory {
         o.max_connections(1).min_connections(1).max_lifetime(None).idle_timeout(None)
     } else {

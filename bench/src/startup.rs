@@ -1,0 +1,42 @@
+//! Measure 9: instantiate and run a trivial guest (open a store, return).
+
+use std::time::Instant;
+
+use kvhost::registry::GuestLimits;
+use kvhost::{GuestRun, KvCtx, MemoryStore, Runner, Stdio, Stores};
+
+pub fn run(report: &mut crate::measure::Report, scale: u64) -> anyhow::Result<()> {
+    println!("startup");
+    let ns = measure(&Runner::new()?, scale)?;
+    report.add_value("9.instantiate_and_run_trivial_guest", ns, "ns", Some(50_000.0));
+    let ns = measure(&Runner::pooled(64)?, scale)?;
+    report.add_value("9.instantiate_and_run_trivial_guest.pooling", ns, "ns", Some(50_000.0));
+    Ok(())
+}
+
+fn measure(runner: &Runner, scale: u64) -> anyhow::Result<f64> {
+    let stores = Stores::new();
+    stores.insert(std::sync::Arc::new(MemoryStore::builder("bench:mem").build()));
+    let kv = KvCtx::builder(stores).default_store("bench:mem").build();
+    let component = runner.load(&kvhost_tests::rust_guest())?;
+    let prepared = runner.prepare(&component)?;
+    let run = GuestRun {
+        name: "kvdemo".into(),
+        args: vec!["noop".into()],
+        env: Vec::new(),
+        kv,
+        limits: GuestLimits::default(),
+        stdio: Stdio::Capture,
+    };
+    let n = 500 * scale;
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..n {
+            let out = runner.run_prepared(&prepared, run.clone())?;
+            anyhow::ensure!(out.exit_code == 0, "noop guest failed");
+        }
+        samples.push(start.elapsed().as_nanos() as f64 / n as f64);
+    }
+    Ok(crate::measure::median(&mut samples))
+}

@@ -16,19 +16,6 @@ use crate::measure::{Report, median, ns_per_op};
 const KEY: &str = "bench-key-0000ab";
 const VALUE: [u8; 100] = [7; 100];
 
-/// Median over `rounds` of the ns per iteration of an async loop of `n`.
-async fn async_ns_per_op<F: Future>(rounds: usize, n: u64, mut f: impl FnMut() -> F) -> f64 {
-    let mut samples = Vec::new();
-    for _ in 0..rounds {
-        let start = Instant::now();
-        for _ in 0..n {
-            black_box(f().await);
-        }
-        samples.push(start.elapsed().as_nanos() as f64 / n as f64);
-    }
-    median(&mut samples)
-}
-
 fn now_ms() -> i64 {
     use kvhost::Clock;
     SystemClock.now_ms() as i64
@@ -88,64 +75,50 @@ fn measure(
             AssertSqlSafe(format!("INSERT INTO {t} ({k}, {v}, {e}) VALUES (?1, ?2, ?3) ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}")).into_sql_str(),
         ),
     };
-    let none: Option<i64> = None;
-    let (raw_get, raw_set) = match (dialect, &cfg.target) {
-        ("postgres", _) => rt.block_on(async {
-            // The same pool settings as kvhost's: no ping before each use.
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(cfg.pool.max_open)
-                .connect("postgres://postgres@127.0.0.1:5432/test")
-                .await?;
-            sqlx::query(set_sql.clone()).bind(KEY).bind(&VALUE[..]).bind(none).execute(&pool).await?;
-            let get = async_ns_per_op(rounds, n, || sqlx::query(get_sql.clone()).bind(KEY).bind(now_ms()).fetch_optional(&pool)).await;
-            let set = async_ns_per_op(rounds, n, || sqlx::query(set_sql.clone()).bind(KEY).bind(&VALUE[..]).bind(none).execute(&pool)).await;
-            pool.close().await;
-            anyhow::Ok((get, set))
-        })?,
-        (_, DatabaseTarget::Sqlite { file: Some(file) }) => rt.block_on(async {
-            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", file.display()))?
-                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(cfg.pool.max_open)
-                .connect_with(opts)
-                .await?;
-            sqlx::query(set_sql.clone()).bind(KEY).bind(&VALUE[..]).bind(none).execute(&pool).await?;
-            let get = async_ns_per_op(rounds, n, || sqlx::query(get_sql.clone()).bind(KEY).bind(now_ms()).fetch_optional(&pool)).await;
-            let set = async_ns_per_op(rounds, n, || sqlx::query(set_sql.clone()).bind(KEY).bind(&VALUE[..]).bind(none).execute(&pool)).await;
-            pool.close().await;
-            anyhow::Ok((get, set))
-        })?,
-        _ => anyhow::bail!("unsupported bench target"),
-    };
-    let raw_get_name = format!("{dialect}.raw_sqlx.get");
-    let raw_set_name = format!("{dialect}.raw_sqlx.set");
-    report.add(&raw_get_name, raw_get, None);
-    report.add(&raw_set_name, raw_set, None);
+    let raw = rt.block_on(raw_pool(dialect, cfg))?;
+    rt.block_on(raw.set(set_sql.clone()))?;
 
-    // The kvhost store through the Store trait, from a plain thread (as guests call it).
-    let store = Arc::new(rt.block_on(SqlStore::open(
-        "bench:sql",
-        db.clone(),
-        names,
-        Limits::default(),
-        Arc::new(SystemClock),
-    ))?);
+    // The kvhost store through the Store trait, from a plain thread (as guests
+    // call it), and the same through the Rust guest and kvhost:store.
+    let store = Arc::new(rt.block_on(SqlStore::open("bench:sql", db.clone(), names, Limits::default(), Arc::new(SystemClock)))?);
     store.set(KEY, &VALUE, None)?;
-    report.add(&format!("{dialect}.store.get"), ns_per_op(rounds, n, || drop(black_box(store.get(KEY)))), Some(&raw_get_name));
-    report.add(&format!("{dialect}.store.set"), ns_per_op(rounds, n, || drop(black_box(store.set(KEY, &VALUE, None)))), Some(&raw_set_name));
-    let store: Arc<SqlStore> = store;
-
-    // The same through the Rust guest and kvhost:store.
     let runner = Runner::new()?;
     let stores = Stores::new();
     stores.insert(store.clone());
     let kv = KvCtx::builder(stores).default_store("bench:sql").build();
+    let prepared = runner.prepare(&runner.load(&kvhost_tests::rust_guest())?)?;
+
+    // Rounds interleave the contenders (raw, store, guest, raw, ...), so that
+    // drift in this machine's I/O latency falls on all of them alike.
+    let mut samples: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for _ in 0..rounds {
+        for op in ["get", "set"] {
+            let raw_ns = rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    if op == "get" { raw.get(get_sql.clone()).await? } else { raw.set(set_sql.clone()).await? }
+                }
+                anyhow::Ok(start.elapsed().as_nanos() as f64 / n as f64)
+            })?;
+            samples.entry(format!("{dialect}.raw_sqlx.{op}")).or_default().push(raw_ns);
+            let store_ns = if op == "get" {
+                ns_per_op(1, n, || drop(black_box(store.get(KEY))))
+            } else {
+                ns_per_op(1, n, || drop(black_box(store.set(KEY, &VALUE, None))))
+            };
+            samples.entry(format!("{dialect}.store.{op}")).or_default().push(store_ns);
+            let guest_ns = crate::guest::run_bench(&runner, &prepared, "kvdemo", &kv, op, n)?;
+            samples.entry(format!("5.{dialect}.guest.{op}")).or_default().push(guest_ns);
+        }
+    }
+    let mut take = |name: &str| median(samples.get_mut(name).expect("measured"));
     for op in ["get", "set"] {
+        let raw_name = format!("{dialect}.raw_sqlx.{op}");
+        let raw_ns = take(&raw_name);
+        report.add(&raw_name, raw_ns, None);
+        report.add(&format!("{dialect}.store.{op}"), take(&format!("{dialect}.store.{op}")), Some(&raw_name));
         let name = format!("5.{dialect}.guest.{op}");
-        report.add(&name, crate::guest::ns_per_op(&runner, &kv, op, n, rounds)?, Some(&format!("{dialect}.raw_sqlx.{op}")));
+        report.add(&name, take(&name), Some(&raw_name));
         report.target(&name, 1.10);
     }
 
@@ -178,7 +151,6 @@ fn measure(
     let raw16_switches = (crate::measure::context_switches() - switches) as f64 / total;
     let raw16_name = format!("{dialect}.raw_sqlx.get.16_clients");
     report.add(&raw16_name, raw16, None);
-    let prepared = runner.prepare(&runner.load(&kvhost_tests::rust_guest())?)?;
     let switches = crate::measure::context_switches();
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -197,6 +169,7 @@ fn measure(
     report.add_value(&format!("{dialect}.raw_sqlx.get.16_clients.context_switches_per_op"), raw16_switches, "cs", None);
     report.add_value(&format!("5.{dialect}.guest.get.16_clients.context_switches_per_op"), guest16_switches, "cs", None);
 
+    rt.block_on(raw.close());
     if dialect == "postgres" {
         batch(report, rt, names)?;
     }
@@ -257,6 +230,14 @@ impl RawPool {
             RawPool::Lite(p) => sqlx::query(sql).bind(KEY).bind(now).fetch_optional(p).await.map(drop),
         }
     }
+    async fn set(&self, sql: SqlStr) -> Result<(), sqlx::Error> {
+        let none: Option<i64> = None;
+        match self {
+            RawPool::Pg(p) => sqlx::query(sql).bind(KEY).bind(&VALUE[..]).bind(none).execute(p).await.map(drop),
+            RawPool::Lite(p) => sqlx::query(sql).bind(KEY).bind(&VALUE[..]).bind(none).execute(p).await.map(drop),
+        }
+    }
+
     async fn close(&self) {
         match self {
             RawPool::Pg(p) => p.close().await,

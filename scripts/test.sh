@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Run every test: unit, registry, end-to-end (real guests), and doctests.
-# Needs the wasm32-wasip2 target and the services named in README.md.
+# Run every test: doctests, then unit, registry, conformance (every backend)
+# and end-to-end (real guests) tests. Needs the wasm32-wasip2 target and the
+# services named in README.md (.ci/services.sh starts them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+cargo test --doc --release -p kvhost
 cargo nextest run --workspace --release --no-fail-fast "$@"
-cargo test --doc --release --workspace

@@ -128,6 +128,30 @@ impl<'a> KvView<'a> {
         s.info().limits.check_key(key)?;
         Ok(s)
     }
+
+    /// The store behind a handle, after checking every key against its limits.
+    pub(crate) fn store_for_keys(&self, b: &Resource<Bucket>, keys: &[String]) -> Result<&SharedStore> {
+        let s = self.store(b)?;
+        keys.iter().try_for_each(|k| s.info().limits.check_key(k))?;
+        Ok(s)
+    }
+
+    /// The store behind a handle, after checking every key and value.
+    pub(crate) fn store_for_entries(&self, b: &Resource<Bucket>, entries: &[(String, Vec<u8>)]) -> Result<&SharedStore> {
+        let s = self.store(b)?;
+        for (k, v) in entries {
+            s.info().limits.check_key(k)?;
+            s.info().limits.check_value(v)?;
+        }
+        Ok(s)
+    }
+
+    /// Check and store one value: every interface's `set`.
+    pub(crate) fn set_value(&self, b: &Resource<Bucket>, key: &str, value: Vec<u8>, ttl: Option<std::time::Duration>) -> Result<()> {
+        let s = self.store_for(b, key)?;
+        s.info().limits.check_value(&value)?;
+        s.set_owned(key, value, ttl)
+    }
 }
 
 /// The default and largest page of a listing.

@@ -35,9 +35,7 @@ impl store::HostBucket for KvView<'_> {
     }
 
     fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>, ttl_ms: Option<u64>) -> Result<()> {
-        let s = self.store_for(&b, &key)?;
-        s.info().limits.check_value(&value)?;
-        s.set_owned(&key, value, ttl_from_ms(ttl_ms))
+        self.set_value(&b, &key, value, ttl_from_ms(ttl_ms))
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<bool> {
@@ -104,23 +102,17 @@ impl store::HostBucket for KvView<'_> {
     }
 
     fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>> {
-        let s = self.store(&b)?;
-        keys.iter().try_for_each(|k| s.info().limits.check_key(k))?;
+        let s = self.store_for_keys(&b, &keys)?;
         s.get_many(&keys)
     }
 
     fn set_many(&mut self, b: Resource<Bucket>, entries: Vec<(String, Vec<u8>)>, ttl_ms: Option<u64>) -> Result<()> {
-        let s = self.store(&b)?;
-        for (k, v) in &entries {
-            s.info().limits.check_key(k)?;
-            s.info().limits.check_value(v)?;
-        }
+        let s = self.store_for_entries(&b, &entries)?;
         s.set_many(&entries, ttl_from_ms(ttl_ms))
     }
 
     fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<u32> {
-        let s = self.store(&b)?;
-        keys.iter().try_for_each(|k| s.info().limits.check_key(k))?;
+        let s = self.store_for_keys(&b, &keys)?;
         s.delete_many(&keys).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
     }
 

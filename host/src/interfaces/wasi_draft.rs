@@ -29,9 +29,7 @@ impl store::HostBucket for KvView<'_> {
     }
 
     fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<()> {
-        let s = self.store_for(&b, &key)?;
-        s.info().limits.check_value(&value)?;
-        s.set_owned(&key, value, None)
+        self.set_value(&b, &key, value, None)
     }
 
     fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<()> {
@@ -87,24 +85,18 @@ impl atomics::Host for KvView<'_> {
 
 impl batch::Host for KvView<'_> {
     fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<Vec<Option<(String, Vec<u8>)>>> {
-        let s = self.store(&b)?;
-        keys.iter().try_for_each(|k| s.info().limits.check_key(k))?;
+        let s = self.store_for_keys(&b, &keys)?;
         let values = s.get_many(&keys)?;
         Ok(keys.into_iter().zip(values).map(|(k, v)| v.map(|v| (k, v))).collect())
     }
 
     fn set_many(&mut self, b: Resource<Bucket>, key_values: Vec<(String, Vec<u8>)>) -> Result<()> {
-        let s = self.store(&b)?;
-        for (k, v) in &key_values {
-            s.info().limits.check_key(k)?;
-            s.info().limits.check_value(v)?;
-        }
+        let s = self.store_for_entries(&b, &key_values)?;
         s.set_many(&key_values, None)
     }
 
     fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<()> {
-        let s = self.store(&b)?;
-        keys.iter().try_for_each(|k| s.info().limits.check_key(k))?;
+        let s = self.store_for_keys(&b, &keys)?;
         s.delete_many(&keys).map(drop)
     }
 }

@@ -5,8 +5,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Connection as _;
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -96,12 +96,7 @@ impl SqlDatabase {
                 // One direct attempt first: the pool would retry a refused
                 // connection until its timeout and hide the reason.
                 sqlx::PgConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
-                let pool = PgPoolOptions::new()
-                    .test_before_acquire(false)
-                    .max_connections(p.max_open)
-                    .min_connections(p.max_idle)
-                    .max_lifetime(p.max_lifetime)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                let pool = server_pool_options::<sqlx::Postgres>(p)
                     .connect_with(o)
                     .await
                     .map_err(&unreachable)?;
@@ -128,12 +123,7 @@ impl SqlDatabase {
                     o = o.statement_cache_capacity(v.parse().map_err(|_| bad("statement_cache_capacity", v))?);
                 }
                 sqlx::MySqlConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
-                let pool = MySqlPoolOptions::new()
-                    .test_before_acquire(false)
-                    .max_connections(p.max_open)
-                    .min_connections(p.max_idle)
-                    .max_lifetime(p.max_lifetime)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                let pool = server_pool_options::<sqlx::MySql>(p)
                     .connect_with(o)
                     .await
                     .map_err(&unreachable)?;
@@ -213,6 +203,16 @@ impl SqlDatabase {
             Err(_) => self.handle.block_on(f),
         }
     }
+}
+
+/// Pool options for a PostgreSQL or MySQL server, sized from the entry.
+fn server_pool_options<DB: sqlx::Database>(p: &crate::registry::PoolConfig) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .test_before_acquire(false)
+        .max_connections(p.max_open)
+        .min_connections(p.max_idle)
+        .max_lifetime(p.max_lifetime)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
 }
 
 /// Pool options for SQLite: an in-memory database is one connection kept forever.

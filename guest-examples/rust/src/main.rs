@@ -110,6 +110,15 @@ fn main() {
             }
             println!("stored {stored}");
         }
+        "fill-ack" => {
+            // Sets PREFIX0, PREFIX1, ... and prints "ack i" after each set
+            // returns: a record of acknowledged writes for crash tests.
+            let n: u32 = arg(2).parse().unwrap_or_else(|_| fail("N must be a number"));
+            for i in 0..n {
+                ok("set", bucket.set(&format!("{}{i}", arg(1)), format!("value {i}").as_bytes(), None));
+                println!("ack {i}");
+            }
+        }
         "bench" => bench(bucket, arg(1), arg(2).parse().unwrap_or_else(|_| fail("N must be a number"))),
         "wait-for" => {
             // Polls until KEY exists: a guest that can run forever, for testing

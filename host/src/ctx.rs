@@ -158,6 +158,25 @@ impl<'a> KvView<'a> {
 pub(crate) const DEFAULT_PAGE: usize = 1000;
 pub(crate) const MAX_PAGE: usize = 10_000;
 
+impl KvView<'_> {
+    /// One page of a bucket's keys with opaque string cursors, as
+    /// `kvhost:store` and `wasi:keyvalue` draft2 give them: the keys, and the
+    /// cursor of the next page if there is one.
+    pub(crate) fn list_signed(
+        &self,
+        b: &Resource<Bucket>,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>)> {
+        let s = self.store(b)?;
+        let id = &s.info().id;
+        let after = cursor.map(|c| crate::cursor::decode(id, c)).transpose()?;
+        let (keys, last) = list_page(s, prefix, after.as_deref(), limit)?;
+        Ok((keys, last.map(|k| crate::cursor::encode(id, &k))))
+    }
+}
+
 /// One page of `store`'s keys after `after`, and the last key if more follow.
 pub(crate) fn list_page(
     store: &SharedStore,

@@ -95,7 +95,7 @@ impl<'a> Now<'a> {
     }
 
     fn is_live(&self, e: &Entry) -> bool {
-        e.expires_at == NEVER || e.expires_at > self.get()
+        e.expires_at == NEVER || e.is_live(self.get())
     }
 }
 
@@ -182,25 +182,17 @@ impl MemoryStore {
     /// before refusing it.
     fn upsert<T>(&self, key: &str, now: &Now<'_>, mut f: impl FnMut(Option<&Entry>) -> Result<(Entry, T)>) -> Result<T> {
         // An existing key is overwritten in place, without allocating its key again.
-        if let Some(mut e) = self.map.get_mut(key) {
-            let live = Some(&*e).filter(|e| now.is_live(e));
-            let (new, out) = f(live)?;
-            let expires_at = new.expires_at;
-            *e = new;
-            drop(e);
+        let existing = self.map.get_mut(key).map(|mut e| overwrite(&mut e, now, &mut f));
+        if let Some(written) = existing {
+            let (expires_at, out) = written?;
             self.note_expiry(expires_at);
             return Ok(out);
         }
         let mut purged = false;
         loop {
             let (expires_at, out) = match self.map.entry(key.into()) {
-                MapEntry::Occupied(mut e) => {
-                    let live = Some(e.get()).filter(|e| now.is_live(e));
-                    let (new, out) = f(live)?;
-                    let expires_at = new.expires_at;
-                    *e.get_mut() = new;
-                    (expires_at, out)
-                }
+                // Inserted by another writer since the fast path looked.
+                MapEntry::Occupied(mut e) => overwrite(e.get_mut(), now, &mut f)?,
                 MapEntry::Vacant(e) => {
                     // Reserve first, so that `f` runs only for a write that can happen.
                     if !self.reserve_slot() {
@@ -248,6 +240,19 @@ impl MemoryStore {
             self.release_slot();
         }
     }
+}
+
+/// Replace an existing entry, live or expired, with what `f` makes of it;
+/// it keeps its slot. The new expiry and `f`'s result.
+fn overwrite<T>(
+    slot: &mut Entry,
+    now: &Now<'_>,
+    f: &mut impl FnMut(Option<&Entry>) -> Result<(Entry, T)>,
+) -> Result<(u64, T)> {
+    let (new, out) = f(Some(&*slot).filter(|e| now.is_live(e)))?;
+    let expires_at = new.expires_at;
+    *slot = new;
+    Ok((expires_at, out))
 }
 
 impl Store for MemoryStore {

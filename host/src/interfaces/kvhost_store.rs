@@ -3,8 +3,7 @@
 use wasmtime::component::Resource;
 
 use crate::bindings::kvhost::store::{store, types};
-use crate::ctx::{Bucket, KvView, list_page};
-use crate::cursor;
+use crate::ctx::{Bucket, KvView};
 use crate::error::{Error, Result};
 use crate::store::{Condition, ttl_from_ms};
 
@@ -67,11 +66,8 @@ impl store::HostBucket for KvView<'_> {
     }
 
     fn list_keys(&mut self, b: Resource<Bucket>, prefix: String, cursor: Option<String>, limit: u32) -> Result<types::KeyPage> {
-        let s = self.store(&b)?;
-        let id = s.info().id.clone();
-        let after = cursor.map(|c| cursor::decode(&id, &c)).transpose()?;
-        let (keys, last) = list_page(&s, &prefix, after.as_deref(), limit as usize)?;
-        Ok(types::KeyPage { keys, cursor: last.map(|k| cursor::encode(&id, &k)) })
+        let (keys, cursor) = self.list_signed(&b, &prefix, cursor.as_deref(), limit as usize)?;
+        Ok(types::KeyPage { keys, cursor })
     }
 
     fn get_entry(&mut self, b: Resource<Bucket>, key: String) -> Result<Option<types::Entry>> {

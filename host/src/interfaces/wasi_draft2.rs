@@ -3,8 +3,7 @@
 use wasmtime::component::Resource;
 
 use crate::bindings::wasi::keyvalue0_2_0_draft2::{atomics, batch, store};
-use crate::ctx::{Bucket, Cas, KvView, list_page};
-use crate::cursor;
+use crate::ctx::{Bucket, Cas, KvView};
 use crate::error::{Error, Result};
 use crate::store::Condition;
 
@@ -45,11 +44,8 @@ impl store::HostBucket for KvView<'_> {
     }
 
     fn list_keys(&mut self, b: Resource<Bucket>, cursor: Option<String>) -> Result<store::KeyResponse> {
-        let s = self.store(&b)?;
-        let id = s.info().id.clone();
-        let after = cursor.map(|c| cursor::decode(&id, &c)).transpose()?;
-        let (keys, last) = list_page(&s, "", after.as_deref(), 0)?;
-        Ok(store::KeyResponse { keys, cursor: last.map(|k| cursor::encode(&id, &k)) })
+        let (keys, cursor) = self.list_signed(&b, "", cursor.as_deref(), 0)?;
+        Ok(store::KeyResponse { keys, cursor })
     }
 
     fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
@@ -58,17 +54,11 @@ impl store::HostBucket for KvView<'_> {
     }
 }
 
-impl KvView<'_> {
-    fn new_cas(&mut self, b: &Resource<Bucket>, key: String) -> Result<Resource<Cas>> {
-        let store = self.store_for(b, &key)?.clone();
-        let current = store.get_entry(&key)?;
-        self.table.push(Cas { store, key, current }).map_err(|e| Error::Other(format!("too many CAS handles: {e}")))
-    }
-}
-
 impl atomics::HostCas for KvView<'_> {
     fn new(&mut self, b: Resource<Bucket>, key: String) -> Result<Resource<Cas>> {
-        self.new_cas(&b, key)
+        let store = self.store_for(&b, &key)?.clone();
+        let current = store.get_entry(&key)?;
+        self.table.push(Cas { store, key, current }).map_err(|e| Error::Other(format!("too many CAS handles: {e}")))
     }
 
     fn current(&mut self, cas: Resource<Cas>) -> Result<Option<Vec<u8>>> {

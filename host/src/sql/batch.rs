@@ -9,7 +9,6 @@ use sqlx::Row as _;
 use super::database::{Pool, with_pool};
 use super::store::SqlStore;
 use crate::error::Result;
-use crate::store::expiry;
 
 /// Rows per statement on MySQL and SQLite (3 parameters each, well under
 /// SQLite's 32766 and MySQL's 65535 parameter limits).
@@ -26,35 +25,32 @@ impl SqlStore {
         let now = self.now();
         let wanted = unique(keys);
         let dialect = self.db.dialect();
-        let found: HashMap<String, Vec<u8>> = self
-            .db
-            .block_on(async {
-                let mut found = HashMap::new();
-                if let Pool::Postgres(p) = &self.db.pool {
-                    let rows = sqlx::query(self.sql.get_any.clone()).bind(&wanted).bind(now).fetch_all(p).await?;
-                    for r in rows {
-                        found.insert(r.try_get::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?);
-                    }
-                    return Ok(found);
+        let found: HashMap<String, Vec<u8>> = self.run(async {
+            let mut found = HashMap::new();
+            if let Pool::Postgres(p) = &self.db.pool {
+                let rows = sqlx::query(self.sql.get_any.clone()).bind(&wanted).bind(now).fetch_all(p).await?;
+                for r in rows {
+                    found.insert(r.try_get::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?);
                 }
-                for chunk in wanted.chunks(CHUNK) {
-                    let rows = with_pool!(&self.db.pool, p => {
-                        let q = chunk.iter().fold(sqlx::query(dialect.get_in(&self.names, chunk.len())), |q, k| q.bind(*k));
-                        let rows = q.bind(now).fetch_all(p).await?;
-                        rows.iter()
-                            .map(|r| Ok((r.try_get_unchecked::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?)))
-                            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-                    })?;
-                    found.extend(rows);
-                }
-                Ok(found)
-            })
-            .map_err(|e| self.err(e))?;
+                return Ok(found);
+            }
+            for chunk in wanted.chunks(CHUNK) {
+                let rows = with_pool!(&self.db.pool, p => {
+                    let q = chunk.iter().fold(sqlx::query(dialect.get_in(&self.names, chunk.len())), |q, k| q.bind(*k));
+                    let rows = q.bind(now).fetch_all(p).await?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get_unchecked::<String, _>(0)?, r.try_get::<Vec<u8>, _>(1)?)))
+                        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+                })?;
+                found.extend(rows);
+            }
+            Ok(found)
+        })?;
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     pub(super) fn batch_set(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
-        let expires = expiry(self.clock_now(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let expires = self.expires_at(ttl);
         // The last value of a repeated key wins, as if set one by one.
         let mut last: HashMap<&str, &[u8]> = HashMap::new();
         let mut order = Vec::new();
@@ -68,29 +64,27 @@ impl SqlStore {
         }
         let dialect = self.db.dialect();
         let version = self.versioned().then(|| self.version_floor());
-        self.db
-            .block_on(async {
-                if let Pool::Postgres(p) = &self.db.pool {
-                    let values: Vec<&[u8]> = order.iter().map(|k| last[k]).collect();
-                    let exp = vec![expires; order.len()];
-                    let q = sqlx::query(self.sql.set_any.clone()).bind(&order).bind(&values).bind(&exp);
-                    let q = match version { Some(v) => q.bind(vec![v; order.len()]), None => q };
-                    q.execute(p).await.map(drop)
-                } else {
-                    with_pool!(&self.db.pool, p => {
-                        let mut tx = p.begin().await?;
-                        for chunk in order.chunks(CHUNK) {
-                            let q = chunk.iter().fold(sqlx::query(dialect.set_rows(&self.names, chunk.len())), |q, k| {
-                                let q = q.bind(*k).bind(last[k]).bind(expires);
-                                match version { Some(v) => q.bind(v), None => q }
-                            });
-                            q.execute(&mut *tx).await?;
-                        }
-                        tx.commit().await
-                    })
-                }
-            })
-            .map_err(|e| self.err(e))
+        self.run(async {
+            if let Pool::Postgres(p) = &self.db.pool {
+                let values: Vec<&[u8]> = order.iter().map(|k| last[k]).collect();
+                let exp = vec![expires; order.len()];
+                let q = sqlx::query(self.sql.set_any.clone()).bind(&order).bind(&values).bind(&exp);
+                let q = match version { Some(v) => q.bind(vec![v; order.len()]), None => q };
+                q.execute(p).await.map(drop)
+            } else {
+                with_pool!(&self.db.pool, p => {
+                    let mut tx = p.begin().await?;
+                    for chunk in order.chunks(CHUNK) {
+                        let q = chunk.iter().fold(sqlx::query(dialect.set_rows(&self.names, chunk.len())), |q, k| {
+                            let q = q.bind(*k).bind(last[k]).bind(expires);
+                            match version { Some(v) => q.bind(v), None => q }
+                        });
+                        q.execute(&mut *tx).await?;
+                    }
+                    tx.commit().await
+                })
+            }
+        })
     }
 
     pub(super) fn batch_delete(&self, keys: &[String]) -> Result<u64> {
@@ -100,23 +94,21 @@ impl SqlStore {
             return Ok(0);
         }
         let dialect = self.db.dialect();
-        self.db
-            .block_on(async {
-                if let Pool::Postgres(p) = &self.db.pool {
-                    sqlx::query(self.sql.delete_any.clone()).bind(&wanted).bind(now).execute(p).await.map(|r| r.rows_affected())
-                } else {
-                    with_pool!(&self.db.pool, p => {
-                        let mut tx = p.begin().await?;
-                        let mut n = 0;
-                        for chunk in wanted.chunks(CHUNK) {
-                            let q = chunk.iter().fold(sqlx::query(dialect.delete_in(&self.names, chunk.len())), |q, k| q.bind(*k));
-                            n += q.bind(now).execute(&mut *tx).await?.rows_affected();
-                        }
-                        tx.commit().await?;
-                        Ok(n)
-                    })
-                }
-            })
-            .map_err(|e| self.err(e))
+        self.run(async {
+            if let Pool::Postgres(p) = &self.db.pool {
+                sqlx::query(self.sql.delete_any.clone()).bind(&wanted).bind(now).execute(p).await.map(|r| r.rows_affected())
+            } else {
+                with_pool!(&self.db.pool, p => {
+                    let mut tx = p.begin().await?;
+                    let mut n = 0;
+                    for chunk in wanted.chunks(CHUNK) {
+                        let q = chunk.iter().fold(sqlx::query(dialect.delete_in(&self.names, chunk.len())), |q, k| q.bind(*k));
+                        n += q.bind(now).execute(&mut *tx).await?.rows_affected();
+                    }
+                    tx.commit().await?;
+                    Ok(n)
+                })
+            }
+        })
     }
 }

@@ -87,8 +87,14 @@ impl SqlStore {
         i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX)
     }
 
-    pub(super) fn clock_now(&self) -> u64 {
-        self.clock.now_ms()
+    /// When an entry written now with `ttl` expires, as stored (Unix ms).
+    pub(super) fn expires_at(&self, ttl: Option<Duration>) -> Option<i64> {
+        expiry(self.clock.now_ms(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX))
+    }
+
+    /// Wait for one database call from synchronous code, mapping its error.
+    pub(super) fn run<T>(&self, query: impl Future<Output = std::result::Result<T, sqlx::Error>>) -> Result<T> {
+        self.db.block_on(query).map_err(|e| self.err(e))
     }
 
     /// Whether the table has a version column.
@@ -237,52 +243,42 @@ fn map_err(store: &str, e: sqlx::Error) -> Error {
 impl Store for SqlStore {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let now = self.now();
-        self.db
-            .block_on(async {
-                with_pool!(&self.db.pool, p => sqlx::query(self.sql.get.clone()).bind(key).bind(now).fetch_optional(p).await
-                    .and_then(|row| row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()))
-            })
-            .map_err(|e| map_err(&self.info.id, e))
+        self.run(async {
+            with_pool!(&self.db.pool, p => sqlx::query(self.sql.get.clone()).bind(key).bind(now).fetch_optional(p).await
+                .and_then(|row| row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()))
+        })
     }
 
     fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
-        let expires = expiry(self.clock.now_ms(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let expires = self.expires_at(ttl);
         let version = self.versioned().then(|| self.version_floor());
-        self.db
-            .block_on(async {
-                with_pool!(&self.db.pool, p => {
-                    let q = sqlx::query(self.sql.set.clone()).bind(key).bind(value).bind(expires);
-                    let q = match version { Some(v) => q.bind(v), None => q };
-                    q.execute(p).await.map(|_| ())
-                })
+        self.run(async {
+            with_pool!(&self.db.pool, p => {
+                let q = sqlx::query(self.sql.set.clone()).bind(key).bind(value).bind(expires);
+                let q = match version { Some(v) => q.bind(v), None => q };
+                q.execute(p).await.map(|_| ())
             })
-            .map_err(|e| map_err(&self.info.id, e))
+        })
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
         let now = self.now();
-        self.db
-            .block_on(async {
-                with_pool!(&self.db.pool, p => sqlx::query(self.sql.delete.clone()).bind(key).bind(now).execute(p).await.map(|r| r.rows_affected() > 0))
-            })
-            .map_err(|e| map_err(&self.info.id, e))
+        self.run(async {
+            with_pool!(&self.db.pool, p => sqlx::query(self.sql.delete.clone()).bind(key).bind(now).execute(p).await.map(|r| r.rows_affected() > 0))
+        })
     }
 
     fn exists(&self, key: &str) -> Result<bool> {
         let now = self.now();
-        self.db
-            .block_on(async {
-                with_pool!(&self.db.pool, p => sqlx::query(self.sql.exists.clone()).bind(key).bind(now).fetch_optional(p).await.map(|r| r.is_some()))
-            })
-            .map_err(|e| map_err(&self.info.id, e))
+        self.run(async {
+            with_pool!(&self.db.pool, p => sqlx::query(self.sql.exists.clone()).bind(key).bind(now).fetch_optional(p).await.map(|r| r.is_some()))
+        })
     }
 
     fn clear(&self) -> Result<()> {
-        self.db
-            .block_on(async {
-                with_pool!(&self.db.pool, p => sqlx::query(self.sql.clear.clone()).execute(p).await.map(|_| ()))
-            })
-            .map_err(|e| map_err(&self.info.id, e))
+        self.run(async {
+            with_pool!(&self.db.pool, p => sqlx::query(self.sql.clear.clone()).execute(p).await.map(|_| ()))
+        })
     }
 
     fn remove_expired(&self) -> Result<u64> {
@@ -290,12 +286,9 @@ impl Store for SqlStore {
         let mut total = 0;
         loop {
             // Small batches, each its own statement: no long lock on the table.
-            let n = self
-                .db
-                .block_on(async {
-                    with_pool!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))
-                })
-                .map_err(|e| map_err(&self.info.id, e))?;
+            let n = self.run(async {
+                with_pool!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))
+            })?;
             total += n;
             if n < CLEANUP_BATCH {
                 return Ok(total);
@@ -311,17 +304,15 @@ impl Store for SqlStore {
         let now = self.now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mysql = self.db.dialect() == super::Dialect::Mysql;
-        self.db
-            .block_on(async {
-                with_pool!(&self.db.pool, p => {
-                    let q = sqlx::query(self.sql.list.clone()).bind(prefix);
-                    let q = if mysql { q.bind(prefix) } else { q };
-                    let rows = q.bind(after.unwrap_or("")).bind(now).bind(limit).fetch_all(p).await?;
-                    // Unchecked: MySQL keys are VARBINARY; the bytes are UTF-8 we wrote.
-                    rows.iter().map(|r| r.try_get_unchecked::<String, _>(0)).collect::<std::result::Result<Vec<_>, _>>()
-                })
+        self.run(async {
+            with_pool!(&self.db.pool, p => {
+                let q = sqlx::query(self.sql.list.clone()).bind(prefix);
+                let q = if mysql { q.bind(prefix) } else { q };
+                let rows = q.bind(after.unwrap_or("")).bind(now).bind(limit).fetch_all(p).await?;
+                // Unchecked: MySQL keys are VARBINARY; the bytes are UTF-8 we wrote.
+                rows.iter().map(|r| r.try_get_unchecked::<String, _>(0)).collect::<std::result::Result<Vec<_>, _>>()
             })
-            .map_err(|e| self.err(e))
+        })
     }
 
     fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
@@ -329,12 +320,10 @@ impl Store for SqlStore {
             return Ok(self.get(key)?.map(|value| Versioned { version: value_version(&value), value }));
         }
         let now = self.now();
-        self.db
-            .block_on(async {
-                with_pool!(&self.db.pool, p => sqlx::query(self.sql.get_versioned.clone()).bind(key).bind(now).fetch_optional(p).await
-                    .and_then(|row| row.map(|r| Ok(Versioned { value: r.try_get(0)?, version: r.try_get::<i64, _>(1)? as u64 })).transpose()))
-            })
-            .map_err(|e| self.err(e))
+        self.run(async {
+            with_pool!(&self.db.pool, p => sqlx::query(self.sql.get_versioned.clone()).bind(key).bind(now).fetch_optional(p).await
+                .and_then(|row| row.map(|r| Ok(Versioned { value: r.try_get(0)?, version: r.try_get::<i64, _>(1)? as u64 })).transpose()))
+        })
     }
 
     fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
@@ -342,7 +331,7 @@ impl Store for SqlStore {
             self.set(key, value, ttl)?;
             return Ok(value_version(value));
         }
-        let expires = expiry(self.clock.now_ms(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        let expires = self.expires_at(ttl);
         let ((), version) = self.locked_write(key, |live| {
             if !condition.holds(live.map(|r| r.version)) {
                 return Err(condition.conflict(key));

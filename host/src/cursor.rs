@@ -21,11 +21,12 @@ fn tag(store: &str, key: &str) -> u64 {
 
 /// The cursor that resumes a listing of `store` after `last_key`.
 pub fn encode(store: &str, last_key: &str) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(last_key.len() * 2 + 17);
     for b in last_key.bytes() {
-        out.push_str(&format!("{b:02x}"));
+        let _ = write!(out, "{b:02x}");
     }
-    out.push_str(&format!(".{:016x}", tag(store, last_key)));
+    let _ = write!(out, ".{:016x}", tag(store, last_key));
     out
 }
 

@@ -1,5 +1,7 @@
-//! Faults: a kvhost killed with SIGKILL in the middle of SQLite writes loses
-//! no write it acknowledged (WAL, synchronous=NORMAL).
+//! Faults: guests that trap, spin or hoard memory are stopped with a message
+//! that says why while their neighbours carry on, and a kvhost killed with
+//! SIGKILL in the middle of SQLite writes loses no write it acknowledged (WAL,
+//! synchronous=NORMAL).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -71,4 +73,58 @@ fn acknowledged_sqlite_writes_survive_kill_9() {
     assert!(missing.is_empty(), "{} acknowledged writes lost, first {:?}", missing.len(), missing.first());
     assert_eq!(found[acked as usize].as_deref(), Some(format!("value {acked}").as_bytes()));
     rt.block_on(db.close());
+}
+
+#[test]
+fn trapping_spinning_and_hoarding_guests_are_stopped_and_their_neighbours_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.yaml");
+    let guest = rust_guest();
+    let component = |name: &str, args: &str, limits: &str| {
+        format!(
+            "  - {{name: {name}, kind: wasm.component, path: {}, default_store: app:kv, args: [{args}], limits: {{{limits}}}, lifecycle: {{auto_start: true}}}}\n",
+            guest.display()
+        )
+    };
+    let yaml = [
+        "namespace: app\nentries:\n".to_owned(),
+        "  - {name: db, kind: db.sql.sqlite, file: kv.db}\n".to_owned(),
+        "  - {name: kv, kind: store.sql, database: app:db, table_name: kv_store}\n".to_owned(),
+        component("trap", "trap", ""),
+        component("spin", "spin", "timeout: 300ms"),
+        component("alloc", "alloc", "max_memory: 32MiB"),
+        component("good", "fill-ack, \"good:\", \"500\"", "timeout: 60s"),
+    ]
+    .concat();
+    std::fs::write(&reg, yaml).unwrap();
+    let reg = reg.to_str().unwrap();
+    let out = kvhost(&["schema", "--config", reg, "app:kv", "--apply"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    let out = kvhost(&["run", "--config", reg]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "three components failed, so kvhost run fails:\n{stderr}");
+    let line = |id: &str| stderr.lines().find(|l| l.starts_with(&format!("component app:{id} failed"))).unwrap_or_else(|| panic!("no failure reported for app:{id}:\n{stderr}")).to_owned();
+    assert!(line("trap").contains("unreachable"), "{}", line("trap"));
+    assert!(line("spin").contains("exceeded its time limit of 300ms (limits.timeout)"), "{}", line("spin"));
+    assert!(line("alloc").contains("ran out of memory") && line("alloc").contains("limits.max_memory of 33554432 bytes"), "{}", line("alloc"));
+    assert!(!stderr.contains("component app:good"), "the good guest finished cleanly:\n{stderr}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ack ")).count(), 500, "{stdout}");
+    println!("faults injected: 3 (trap, spin, alloc); good guest acknowledged 500 writes");
+
+    // A fresh process finds what every guest wrote before it failed, and
+    // all 500 acknowledged writes of the good one, intact.
+    let check = |args: &[&str]| {
+        let mut full = vec!["run", "--config", reg, "--default-store", "app:kv", guest.to_str().unwrap()];
+        full.extend(args);
+        let out = kvhost(&full);
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+        text(&out).0
+    };
+    for how in ["trap", "spin", "alloc"] {
+        check(&["expect", &format!("{how}:before"), "1"]);
+    }
+    let listed = check(&["list", "good:"]);
+    assert_eq!(listed.lines().filter(|l| l.starts_with("good:")).count(), 500, "{listed}");
+    check(&["expect", "good:499", "value 499"]);
 }

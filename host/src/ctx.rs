@@ -4,22 +4,24 @@
 //! [`KvCtxBuilder`] lives in the embedder's state, and a [`KvView`] borrows
 //! it together with the resource table for each call.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::bindings::kvhost::store::{store, types};
 use crate::error::{Error, Result};
+use crate::grant::Grant;
 use crate::store::SharedStore;
 use crate::stores::Stores;
 
-/// A guest's access to stores: which IDs it may open, and its default.
+/// A guest's access to stores: which IDs it may open, which of their keys,
+/// and its default store.
 ///
-/// Deny by default: a guest opens only what its builder allowed.
+/// Deny by default: a guest opens only what its builder granted.
 #[derive(Debug, Clone)]
 pub struct KvCtx {
     stores: Stores,
-    grants: HashSet<String>,
+    grants: HashMap<String, Grant>,
     default_store: Option<String>,
 }
 
@@ -27,21 +29,28 @@ pub struct KvCtx {
 #[derive(Debug, Clone)]
 pub struct KvCtxBuilder {
     stores: Stores,
-    grants: HashSet<String>,
+    grants: HashMap<String, Grant>,
     default_store: Option<String>,
 }
 
 impl KvCtxBuilder {
-    /// Let the guest open the store with this ID.
-    pub fn allow(mut self, id: impl Into<String>) -> Self {
-        self.grants.insert(id.into());
+    /// Let the guest open the store with this ID: every key, read and write.
+    pub fn allow(self, id: impl Into<String>) -> Self {
+        self.grant(Grant::new(id))
+    }
+
+    /// Let the guest open a store as `grant` says (a key prefix, read only),
+    /// replacing any earlier grant on that store.
+    pub fn grant(mut self, grant: Grant) -> Self {
+        self.grants.insert(grant.store.clone(), grant);
         self
     }
 
-    /// The store opened by `open("")` and `open("default")`. Implies [`Self::allow`].
+    /// The store opened by `open("")` and `open("default")`. Implies
+    /// [`Self::allow`] unless the store already has a grant, which it keeps.
     pub fn default_store(mut self, id: impl Into<String>) -> Self {
         let id = id.into();
-        self.grants.insert(id.clone());
+        self.grants.entry(id.clone()).or_insert_with(|| Grant::new(id.clone()));
         self.default_store = Some(id);
         self
     }
@@ -55,25 +64,29 @@ impl KvCtxBuilder {
 impl KvCtx {
     /// A builder over the running `stores`, with no grants.
     pub fn builder(stores: Stores) -> KvCtxBuilder {
-        KvCtxBuilder { stores, grants: HashSet::new(), default_store: None }
+        KvCtxBuilder { stores, grants: HashMap::new(), default_store: None }
     }
 
     /// Resolve an identifier as a guest gives it to `open`, checking grants.
     ///
     /// An ID that was not granted is `access-denied` whether or not a store
     /// has it, so guests cannot probe what exists.
+    /// A grant narrower than the whole store gives a view that checks every
+    /// operation against it.
     pub fn open(&self, identifier: &str) -> Result<SharedStore> {
         let id = match identifier {
             "" | "default" => self
                 .default_store
                 .as_deref()
                 .ok_or_else(|| Error::AccessDenied("this guest has no default store".into()))?,
-            id if self.grants.contains(id) => id,
-            other => {
-                return Err(Error::AccessDenied(format!("store `{other}` is not granted to this guest")));
-            }
+            id => id,
         };
-        self.stores.get(id).ok_or_else(|| Error::NoSuchStore(id.to_owned()))
+        let grant = self
+            .grants
+            .get(id)
+            .ok_or_else(|| Error::AccessDenied(format!("store `{id}` is not granted to this guest")))?;
+        let store = self.stores.get(id).ok_or_else(|| Error::NoSuchStore(id.to_owned()))?;
+        Ok(grant.apply(store))
     }
 }
 
@@ -136,14 +149,29 @@ impl<'a> KvView<'a> {
         Ok(s)
     }
 
-    /// The store behind a handle, after checking every key and value.
+    /// The store behind a handle, after checking every key and value, and
+    /// the batch's size.
     pub(crate) fn store_for_entries(&self, b: &Resource<Bucket>, entries: &[(String, Vec<u8>)]) -> Result<&SharedStore> {
         let s = self.store(b)?;
+        let limits = s.info().limits;
+        let mut bytes = 0u64;
         for (k, v) in entries {
-            s.info().limits.check_key(k)?;
-            s.info().limits.check_value(v)?;
+            limits.check_key(k)?;
+            limits.check_value(v)?;
+            bytes += (k.len() + v.len()) as u64;
         }
+        limits.check_batch("set-many request", bytes)?;
         Ok(s)
+    }
+
+    /// Every interface's `get-many`: the values of `keys` in order, within
+    /// the store's `max_result_bytes`.
+    pub(crate) fn get_many(&self, b: &Resource<Bucket>, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let s = self.store_for_keys(b, keys)?;
+        let values = s.get_many(keys)?;
+        let bytes = values.iter().flatten().map(|v| v.len() as u64).sum();
+        s.info().limits.check_batch("get-many result", bytes)?;
+        Ok(values)
     }
 
     /// Check and store one value: every interface's `set`.
@@ -186,8 +214,20 @@ pub(crate) fn list_page(
 ) -> Result<(Vec<String>, Option<String>)> {
     let limit = if limit == 0 { DEFAULT_PAGE } else { limit.min(MAX_PAGE) };
     let mut keys = store.list(prefix, after, limit + 1)?;
-    let more = keys.len() > limit;
-    keys.truncate(limit);
+    // A page ends early rather than carry more than max_result_bytes of keys;
+    // it always holds one key, since max_key_bytes <= max_result_bytes.
+    let budget = store.info().limits.max_result_bytes;
+    let mut bytes = 0u64;
+    let fit = keys
+        .iter()
+        .position(|k| {
+            bytes += k.len() as u64;
+            bytes > budget
+        })
+        .unwrap_or(keys.len())
+        .clamp(1.min(keys.len()), limit);
+    let more = keys.len() > fit;
+    keys.truncate(fit);
     let last = more.then(|| keys.last().cloned()).flatten();
     Ok((keys, last))
 }

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::ctx::{KvCtx, KvView};
+use crate::limiter::{DEFAULT_MAX_MEMORY, MemoryBudget};
 use crate::registry::GuestLimits;
 
 /// How often the engine's epoch ticks; the granularity of timeouts and Ctrl-C.
@@ -26,7 +27,7 @@ struct GuestState {
     wasi: WasiCtx,
     table: ResourceTable,
     kv: KvCtx,
-    limits: StoreLimits,
+    memory: MemoryBudget,
 }
 
 impl WasiView for GuestState {
@@ -184,13 +185,10 @@ impl Runner {
                 Some((out, err))
             }
         };
-        let mut limits = StoreLimitsBuilder::new();
-        if let Some(max) = run.limits.max_memory {
-            limits = limits.memory_size(usize::try_from(max).unwrap_or(usize::MAX));
-        }
-        let state = GuestState { wasi: wasi.build(), table: ResourceTable::new(), kv: run.kv, limits: limits.build() };
+        let memory = MemoryBudget::new(run.limits.max_memory.unwrap_or(DEFAULT_MAX_MEMORY));
+        let state = GuestState { wasi: wasi.build(), table: ResourceTable::new(), kv: run.kv, memory };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.memory);
 
         let deadline = run.limits.timeout.map(|t| (Instant::now() + t, t));
         let interrupted = self.interrupted.clone();
@@ -213,7 +211,7 @@ impl Runner {
             Ok(Err(())) => 1,
             Err(e) => match e.downcast_ref::<I32Exit>() {
                 Some(exit) => exit.0,
-                None => return Err(anyhow::Error::from(e).context(format!("guest {} failed", run.name))),
+                None => return Err(failure(&run.name, e, store.data().memory.refusal())),
             },
         };
         let (stdout, stderr) = match pipes {
@@ -222,6 +220,18 @@ impl Runner {
         };
         Ok(GuestOutput { exit_code, stdout, stderr })
     }
+}
+
+/// One line that says why guest `name` stopped: out of memory, a trap, a
+/// limit or an interrupt. The wasm backtrace goes to the debug log.
+fn failure(name: &str, e: wasmtime::Error, memory_refusal: Option<String>) -> anyhow::Error {
+    tracing::debug!(guest = name, "guest failed: {e:?}");
+    let why = match (memory_refusal, e.downcast_ref::<wasmtime::Trap>()) {
+        (Some(refusal), _) => format!("{refusal} (then: {})", e.root_cause()),
+        (None, Some(trap)) => trap.to_string(),
+        (None, None) => e.root_cause().to_string(),
+    };
+    anyhow::anyhow!("guest {name} failed: {why}")
 }
 
 impl Drop for Runner {

@@ -54,6 +54,8 @@
 //!
 //! - [`Store`]: the backend trait; [`MemoryStore`] and [`sql::SqlStore`] implement it.
 //! - [`Stores`]: the running stores by ID.
+//! - [`Limits`]: per-store limits (key, value and batch bytes, concurrency).
+//! - [`Grant`]: a store a guest may open, optionally by key prefix or read only.
 //! - [`KvCtx`], [`KvView`], [`add_to_linker`]: the guest-facing host functions of
 //!   `kvhost:store` and `wasi:keyvalue` (0.2.0-draft2 and 0.2.0-draft).
 //! - [`registry`]: YAML registry files.
@@ -68,8 +70,12 @@ mod clock;
 mod ctx;
 mod cursor;
 mod error;
+mod gate;
+mod grant;
 mod guest;
 mod interfaces;
+mod limiter;
+mod limits;
 mod memory;
 pub mod registry;
 mod runtime;
@@ -80,10 +86,13 @@ mod stores;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use ctx::{Bucket, Cas, KvCtx, KvCtxBuilder, KvView, add_to_linker};
 pub use error::{Error, Result};
+pub use grant::{Access, Grant};
+pub use limiter::DEFAULT_MAX_MEMORY;
+pub use limits::Limits;
 pub use guest::{GuestOutput, GuestRun, Prepared, Runner, Stdio};
 pub use memory::{MemoryStore, MemoryStoreBuilder};
 pub use runtime::{ComponentExit, Runtime};
-pub use store::{Condition, Limits, SharedStore, Store, StoreInfo, Versioned, add_decimal, ttl_from_ms, value_version};
+pub use store::{Condition, SharedStore, Store, StoreInfo, Versioned, add_decimal, ttl_from_ms, value_version};
 pub use stores::Stores;
 
 /// The wasmtime this crate is built against, for embedders.

@@ -146,8 +146,8 @@ impl Runtime {
     /// A guest context for a registry component: its grants and default store.
     pub fn kv_ctx(&self, component: &ComponentConfig) -> KvCtx {
         let mut b = KvCtx::builder(self.stores.clone());
-        for id in &component.stores {
-            b = b.allow(id);
+        for grant in &component.stores {
+            b = b.grant(grant.clone());
         }
         if let Some(id) = &component.default_store {
             b = b.default_store(id);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+pub use crate::limits::Limits;
 
 /// A key-value store backend.
 ///
@@ -132,65 +133,8 @@ pub struct StoreInfo {
     /// Whether versions change on every write (a counter), or are a hash of
     /// the value ([`value_version`]) so that a write of the same value keeps it.
     pub versioned: bool,
-    /// Key and value size limits.
+    /// Size and concurrency limits.
     pub limits: Limits,
-}
-
-/// Size limits that every store enforces before touching its backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Maximum key length in UTF-8 bytes. Default 255, the SQL schema's key column.
-    pub max_key_bytes: u32,
-    /// Maximum value length in bytes. Default 1 MiB.
-    pub max_value_bytes: u32,
-}
-
-impl Limits {
-    /// Default maximum key length: 255 bytes, as `VARCHAR(255)` holds.
-    pub const DEFAULT_MAX_KEY_BYTES: u32 = 255;
-    /// Default maximum value length: 1 MiB.
-    pub const DEFAULT_MAX_VALUE_BYTES: u32 = 1 << 20;
-
-    /// Reject empty keys, keys with NUL, and keys over `max_key_bytes`.
-    pub fn check_key(&self, key: &str) -> Result<()> {
-        if key.is_empty() {
-            return Err(Error::InvalidArgument("key must not be empty".into()));
-        }
-        if key.contains('\0') {
-            return Err(Error::InvalidArgument(
-                "key must not contain NUL (U+0000): PostgreSQL text cannot hold it, so no store accepts it".into(),
-            ));
-        }
-        if key.len() > self.max_key_bytes as usize {
-            return Err(Error::InvalidArgument(format!(
-                "key is {} bytes, over this store's max_key_bytes ({})",
-                key.len(),
-                self.max_key_bytes
-            )));
-        }
-        Ok(())
-    }
-
-    /// Reject values over `max_value_bytes`.
-    pub fn check_value(&self, value: &[u8]) -> Result<()> {
-        if value.len() > self.max_value_bytes as usize {
-            return Err(Error::TooLarge(format!(
-                "value is {} bytes, over this store's max_value_bytes ({})",
-                value.len(),
-                self.max_value_bytes
-            )));
-        }
-        Ok(())
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_key_bytes: Self::DEFAULT_MAX_KEY_BYTES,
-            max_value_bytes: Self::DEFAULT_MAX_VALUE_BYTES,
-        }
-    }
 }
 
 /// A TTL as guests give it (milliseconds, 0 = none) turned into an option.

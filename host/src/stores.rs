@@ -18,9 +18,10 @@ impl Stores {
         Self::default()
     }
 
-    /// Make `store` openable under its `info().id`, replacing any store with that ID.
+    /// Make `store` openable under its `info().id`, replacing any store with
+    /// that ID. Opens from then on share the store's `max_concurrency` cap.
     pub fn insert(&self, store: SharedStore) {
-        self.0.insert(store.info().id.clone(), store);
+        self.0.insert(store.info().id.clone(), crate::gate::gate(store));
     }
 
     /// Stop serving `id` to new opens; guests holding it keep their handle.

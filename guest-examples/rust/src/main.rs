@@ -7,12 +7,17 @@
 //! ```text
 //! kvdemo [--store ID]... demo | info | get KEY | set KEY VALUE [TTL_MS] | delete KEY
 //!        | exists KEY | clear | expect KEY VALUE | expect-missing KEY | fill PREFIX N
+//!        | fill-ack PREFIX N | write-until PREFIX N | probe KEY | list PREFIX [LIMIT]
+//!        | get-many KEY... | set-many PREFIX N SIZE | trap | spin | alloc | wait-for KEY | bench OP N
 //! ```
 
 wit_bindgen::generate!({
     path: "../../wit",
     world: "kvhost:store/guest",
 });
+
+mod faults;
+mod probe;
 
 use kvhost::store::store::{Bucket, open};
 use kvhost::store::types::{Condition, Error};
@@ -120,6 +125,15 @@ fn main() {
             }
         }
         "bench" => bench(bucket, arg(1), arg(2).parse().unwrap_or_else(|_| fail("N must be a number"))),
+        "write-until" => faults::write_until(bucket, arg(1), arg(2).parse().unwrap_or_else(|_| fail("N must be a number"))),
+        "trap" | "spin" | "alloc" => faults::misbehave(bucket, &args[0]),
+        "probe" => probe::probe(bucket, arg(1)),
+        "list" => probe::list(bucket, arg(1), args.get(2).map_or(0, |l| l.parse().unwrap_or_else(|_| fail("LIMIT must be a number")))),
+        "get-many" => probe::get_many(bucket, &args[1..]),
+        "set-many" => {
+            let number = |i: usize| arg(i).parse().unwrap_or_else(|_| fail("N and SIZE must be numbers"));
+            probe::set_many(bucket, arg(1), number(2), number(3) as usize)
+        }
         "wait-for" => {
             // Polls until KEY exists: a guest that can run forever, for testing
             // timeouts and Ctrl-C.

@@ -98,8 +98,7 @@ impl store::HostBucket for KvView<'_> {
     }
 
     fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>> {
-        let s = self.store_for_keys(&b, &keys)?;
-        s.get_many(&keys)
+        KvView::get_many(self, &b, &keys)
     }
 
     fn set_many(&mut self, b: Resource<Bucket>, entries: Vec<(String, Vec<u8>)>, ttl_ms: Option<u64>) -> Result<()> {

@@ -85,8 +85,7 @@ impl atomics::Host for KvView<'_> {
 
 impl batch::Host for KvView<'_> {
     fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<Vec<Option<(String, Vec<u8>)>>> {
-        let s = self.store_for_keys(&b, &keys)?;
-        let values = s.get_many(&keys)?;
+        let values = KvView::get_many(self, &b, &keys)?;
         Ok(keys.into_iter().zip(values).map(|(k, v)| v.map(|v| (k, v))).collect())
     }
 

@@ -99,8 +99,7 @@ impl atomics::Host for KvView<'_> {
 
 impl batch::Host for KvView<'_> {
     fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<Vec<(String, Option<Vec<u8>>)>> {
-        let s = self.store_for_keys(&b, &keys)?;
-        let values = s.get_many(&keys)?;
+        let values = KvView::get_many(self, &b, &keys)?;
         Ok(keys.into_iter().zip(values).collect())
     }
 

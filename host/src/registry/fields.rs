@@ -182,8 +182,13 @@ impl Fields {
     pub fn nested(&mut self, name: &str) -> Result<Option<Fields>> {
         match self.take(name) {
             None => Ok(None),
-            Some(v) => Fields::new(v, self.at.clone(), &self.path(&format!("{name}."))).map(Some),
+            Some(v) => self.nested_value(name, v).map(Some),
         }
+    }
+
+    /// `value`, already taken from the field `name` (`stores[0]`), as a mapping.
+    pub fn nested_value(&self, name: &str, value: Value) -> Result<Fields> {
+        Fields::new(value, self.at.clone(), &self.path(&format!("{name}.")))
     }
 
     /// Fail on any field no accessor took.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::error::ConfigError;
 use super::fields::Fields;
 use super::sql::{DatabaseConfig, SqlStoreConfig};
+use crate::grant::{Access, Grant};
 use crate::sql::Dialect;
 use crate::store::Limits;
 
@@ -55,7 +56,7 @@ impl Kind {
                     .stores
                     .iter()
                     .enumerate()
-                    .map(|(i, id)| (format!("stores[{i}]"), id.as_str()))
+                    .map(|(i, g)| (format!("stores[{i}]"), g.store.as_str()))
                     .collect();
                 refs.extend(c.default_store.as_deref().map(|id| ("default_store".to_owned(), id)));
                 refs
@@ -86,14 +87,19 @@ impl Kind {
 fn parse_limits(f: &mut Fields) -> Result<Limits> {
     let mut limits = Limits::default();
     if let Some(v) = f.u32("max_key_bytes")? {
-        if v == 0 {
-            return Err(f.error("max_key_bytes", "must be at least 1"));
-        }
         limits.max_key_bytes = v;
     }
-    if let Some(v) = f.u32("max_value_bytes")? {
-        limits.max_value_bytes = v;
+    if let Some(v) = f.size("max_value_bytes")? {
+        limits.max_value_bytes =
+            u32::try_from(v).map_err(|_| f.error("max_value_bytes", format!("{v} is over the 4 GiB a value can hold")))?;
     }
+    if let Some(v) = f.size("max_result_bytes")? {
+        limits.max_result_bytes = v;
+    }
+    if let Some(v) = f.u32("max_concurrency")? {
+        limits.max_concurrency = v;
+    }
+    limits.validate().map_err(|(field, message)| f.error(field, message))?;
     Ok(limits)
 }
 
@@ -104,12 +110,13 @@ pub struct MemoryStoreConfig {
     pub max_size: u64,
     /// How often expired entries are purged; zero = never. Default 5m.
     pub cleanup_interval: Duration,
-    /// Key and value size limits.
+    /// Size and concurrency limits.
     pub limits: Limits,
 }
 
 impl MemoryStoreConfig {
-    const FIELDS: &[&str] = &["max_size", "cleanup_interval", "max_key_bytes", "max_value_bytes"];
+    const FIELDS: &[&str] =
+        &["max_size", "cleanup_interval", "max_key_bytes", "max_value_bytes", "max_result_bytes", "max_concurrency"];
 
     fn parse(f: &mut Fields) -> Result<Self> {
         Ok(Self {
@@ -125,8 +132,8 @@ impl MemoryStoreConfig {
 pub struct ComponentConfig {
     /// The component file, resolved against the YAML file's folder.
     pub path: PathBuf,
-    /// Store IDs the guest may open.
-    pub stores: Vec<String>,
+    /// The stores the guest may open, each by ID or with a key prefix and access.
+    pub stores: Vec<Grant>,
     /// The store opened by `open("")` and `open("default")`.
     pub default_store: Option<String>,
     /// Command-line arguments after the program name.
@@ -140,7 +147,8 @@ pub struct ComponentConfig {
 /// Resource limits of one guest instance.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GuestLimits {
-    /// Most bytes of linear memory the guest may grow to. None = wasmtime's limit.
+    /// Most bytes of linear memory the guest may grow to, over all of its
+    /// memories together. None = [`crate::DEFAULT_MAX_MEMORY`] (512 MiB).
     pub max_memory: Option<u64>,
     /// Wall-clock budget for one run. None = unlimited.
     pub timeout: Option<Duration>,
@@ -159,7 +167,7 @@ impl ComponentConfig {
                 format!("component file {} does not exist (paths are relative to the YAML file)", path.display()),
             ));
         }
-        let stores = f.string_list("stores")?;
+        let stores = parse_grants(f)?;
         let default_store = f.string("default_store")?;
         let args = f.string_list("args")?;
         let env = f.string_map("env")?;
@@ -171,4 +179,44 @@ impl ComponentConfig {
         }
         Ok(Self { path, stores, default_store, args, env, limits })
     }
+}
+
+/// `stores`: a list of store IDs, or of `{id, prefix, access: read|write}`.
+fn parse_grants(f: &mut Fields) -> Result<Vec<Grant>> {
+    use serde_yaml::Value;
+    let items = match f.take("stores") {
+        None => return Ok(Vec::new()),
+        Some(Value::Sequence(items)) => items,
+        Some(other) => {
+            let got = super::fields::type_name(&other);
+            return Err(f.error("stores", format!("expected a list of store IDs, got {got}")));
+        }
+    };
+    let mut grants = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let name = format!("stores[{i}]");
+        let grant = match item {
+            Value::String(id) => Grant::new(id),
+            Value::Mapping(_) => {
+                let mut g = f.nested_value(&name, item)?;
+                let mut grant = Grant::new(g.required_string("id")?);
+                grant.prefix = g.string("prefix")?.unwrap_or_default();
+                grant.access = match g.string("access")?.as_deref() {
+                    None | Some("write" | "read-write") => Access::ReadWrite,
+                    Some("read") => Access::Read,
+                    Some(other) => {
+                        return Err(g.error("access", format!("unknown access `{other}`; expected read or write")));
+                    }
+                };
+                g.finish(&["id", "prefix", "access"])?;
+                grant
+            }
+            other => {
+                let got = super::fields::type_name(&other);
+                return Err(f.error(&name, format!("expected a store ID or {{id, prefix, access}}, got {got}")));
+            }
+        };
+        grants.push(grant);
+    }
+    Ok(grants)
 }

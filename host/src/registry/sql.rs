@@ -177,7 +177,7 @@ impl TableNames {
 impl SqlStoreConfig {
     pub(crate) const FIELDS: &[&str] = &[
         "database", "table_name", "id_column_name", "payload_column_name", "expire_column_name",
-        "version_column_name", "cleanup_interval", "max_key_bytes", "max_value_bytes",
+        "version_column_name", "cleanup_interval", "max_key_bytes", "max_value_bytes", "max_result_bytes", "max_concurrency",
     ];
 
     pub(crate) fn parse(f: &mut Fields, limits: impl FnOnce(&mut Fields) -> Result<Limits>) -> Result<Self> {

@@ -96,7 +96,7 @@ fn loads_folders_recursively_and_resolves_references_across_files() {
     let r = Registry::load(&[dir.path()]).unwrap();
     let Kind::Component(c) = &r.get("web:guest").unwrap().kind else { panic!() };
     assert_eq!(c.path, dir.path().join("guest.wasm"));
-    assert_eq!(c.stores, ["data:cache"]);
+    assert_eq!(c.stores, [crate::Grant::new("data:cache")]);
     assert_eq!(c.default_store.as_deref(), Some("data:cache"));
     assert_eq!(c.env.get("N").map(String::as_str), Some("3"));
     assert_eq!(c.limits.max_memory, Some(64 << 20));
@@ -464,4 +464,71 @@ fn rejects_sqlite_without_file_and_server_fields_on_sqlite() {
 #[test]
 fn rejects_server_database_without_database_name() {
     rejects("namespace: a\nentries:\n  - {name: p, kind: db.sql.postgres}\n", Some("a:p"), Some("database"), "is required");
+}
+
+/// Load a registry whose component `app:g` has these extra fields, beside a
+/// memory store `app:kv`; the error is asserted to name `app:g` and `field`.
+#[track_caller]
+fn component_with(fields: &str) -> Result<Registry, RegistryError> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("g.wasm"), b"").unwrap();
+    let text = format!("namespace: app\nentries:\n  - {{name: kv, kind: store.memory}}\n  - {{name: g, kind: wasm.component, path: g.wasm, {fields}}}\n");
+    Registry::from_yaml(dir.path().join("reg.yaml"), &text)
+}
+
+#[track_caller]
+fn component_rejects(fields: &str, field: &str, needle: &str) {
+    let err = component_with(fields).expect_err("registry should be rejected");
+    let e = &err.errors()[0];
+    assert_eq!((e.entry.as_deref(), e.field.as_deref()), (Some("app:g"), Some(field)), "{err}");
+    assert!(e.message.contains(needle), "{err}");
+}
+
+#[test]
+fn parses_prefix_and_read_only_grants() {
+    let r = component_with("stores: [{id: app:kv, prefix: \"user:\", access: read}, {id: app:kv, access: write}]").unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    assert_eq!(c.stores, [crate::Grant::new("app:kv").prefix("user:").read_only(), crate::Grant::new("app:kv")]);
+}
+
+#[test]
+fn rejects_grant_with_unknown_access() {
+    component_rejects("stores: [{id: app:kv, access: admin}]", "stores[0].access", "expected read or write");
+}
+
+#[test]
+fn rejects_grant_without_id() {
+    component_rejects("stores: [{prefix: \"a:\"}]", "stores[0].id", "is required");
+}
+
+#[test]
+fn rejects_unknown_field_in_grant() {
+    component_rejects("stores: [app:kv, {id: app:kv, prefx: \"a:\"}]", "stores[1].prefx", "expected one of: id, prefix, access");
+}
+
+#[test]
+fn rejects_grant_of_a_missing_store() {
+    component_rejects("stores: [{id: app:gone, access: read}]", "stores[0]", "app:gone");
+}
+
+#[test]
+fn rejects_store_list_that_is_not_a_list() {
+    component_rejects("stores: {id: app:kv}", "stores", "expected a list of store IDs, got a mapping");
+}
+
+#[test]
+fn parses_store_result_and_concurrency_limits() {
+    let r = load(&format!("{MEMORY}    max_result_bytes: 1MiB\n    max_concurrency: 8\n    max_value_bytes: 64KiB\n")).unwrap();
+    let Kind::MemoryStore(m) = &r.get("app:sessions").unwrap().kind else { panic!() };
+    assert_eq!((m.limits.max_result_bytes, m.limits.max_concurrency, m.limits.max_value_bytes), (1 << 20, 8, 64 << 10));
+}
+
+#[test]
+fn rejects_result_limit_smaller_than_one_key() {
+    rejects(&format!("{MEMORY}    max_result_bytes: 100\n"), Some("app:sessions"), Some("max_result_bytes"), "at least one key");
+}
+
+#[test]
+fn rejects_negative_concurrency_limit() {
+    rejects(&format!("{MEMORY}    max_concurrency: -4\n"), Some("app:sessions"), Some("max_concurrency"), "must not be negative");
 }

@@ -1,0 +1,149 @@
+//! Grants and limits, seen from a real guest: a prefix or read-only grant is
+//! enforced on every operation (lists and batches too) as access-denied, and
+//! every store limit is an error that names it.
+
+use std::sync::Arc;
+
+use kvhost::registry::GuestLimits;
+use kvhost::{Grant, KvCtx, Limits, MemoryStore, SharedStore, Store, Stores};
+use kvhost_tests::{kvhost, run_rust_guest, rust_guest, stdout_ok, text};
+
+/// A memory store `app:kv` holding `user:1`, `user:2` and `admin:1`.
+fn seeded(limits: Limits) -> (Stores, SharedStore) {
+    let store: SharedStore = Arc::new(MemoryStore::builder("app:kv").limits(limits).build());
+    for k in ["user:1", "user:2", "admin:1"] {
+        store.set(k, b"seed", None).unwrap();
+    }
+    let stores = Stores::new();
+    stores.insert(store.clone());
+    (stores, store)
+}
+
+fn run(stores: &Stores, grant: Grant, args: &[&str]) -> String {
+    let kv = KvCtx::builder(stores.clone()).grant(grant).default_store("app:kv").build();
+    stdout_ok(&run_rust_guest(kv, args, GuestLimits::default()).unwrap())
+}
+
+/// The lines of a `probe` run, as (operation, outcome).
+fn probe(stores: &Stores, grant: Grant, key: &str) -> Vec<(String, String)> {
+    run(stores, grant, &["probe", key])
+        .lines()
+        .map(|l| {
+            let (op, outcome) = l.split_once(": ").unwrap_or_else(|| panic!("bad probe line {l:?}"));
+            (op.to_owned(), outcome.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn errors_with_access_denied_on_every_operation_outside_a_prefix_grant() {
+    let (stores, store) = seeded(Limits::default());
+    let lines = probe(&stores, Grant::new("app:kv").prefix("user:"), "admin:1");
+    assert_eq!(lines.len(), 12, "{lines:?}");
+    for (op, outcome) in &lines {
+        match op.as_str() {
+            // A prefix outside the grant lists nothing rather than failing.
+            "list-keys" => assert_eq!(outcome, "0 keys"),
+            _ => assert_eq!(outcome, "access-denied", "{op}"),
+        }
+    }
+    assert_eq!(store.get("admin:1").unwrap().as_deref(), Some(&b"seed"[..]), "untouched");
+    assert!(!store.exists("admin:1#n").unwrap());
+}
+
+#[test]
+fn prefix_grant_allows_every_operation_inside_it_except_clear() {
+    let (stores, store) = seeded(Limits::default());
+    let lines = probe(&stores, Grant::new("app:kv").prefix("user:"), "user:1");
+    for (op, outcome) in &lines {
+        match op.as_str() {
+            "clear" => assert_eq!(outcome, "access-denied"),
+            "list-keys" => assert_eq!(outcome, "1 keys"),
+            _ => assert_eq!(outcome, "ok", "{op}"),
+        }
+    }
+    assert_eq!(store.list("", None, 10).unwrap(), ["admin:1", "user:1#n", "user:2"], "clear was refused");
+}
+
+#[test]
+fn lists_only_the_keys_a_prefix_grant_covers() {
+    let (stores, _) = seeded(Limits::default());
+    let out = run(&stores, Grant::new("app:kv").prefix("user:"), &["list", ""]);
+    assert_eq!(out, "user:1\nuser:2\npages 1\n");
+}
+
+#[test]
+fn read_only_grant_serves_reads_and_denies_every_write() {
+    let (stores, store) = seeded(Limits::default());
+    let lines = probe(&stores, Grant::new("app:kv").read_only(), "user:1");
+    for (op, outcome) in &lines {
+        match op.as_str() {
+            "get" | "exists" | "get-entry" | "get-many" => assert_eq!(outcome, "ok", "{op}"),
+            "list-keys" => assert_eq!(outcome, "1 keys"),
+            _ => assert_eq!(outcome, "access-denied", "{op}"),
+        }
+    }
+    assert_eq!(store.list("", None, 10).unwrap(), ["admin:1", "user:1", "user:2"]);
+}
+
+#[test]
+fn registry_grants_reach_the_guest() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.yaml");
+    let guest = rust_guest();
+    std::fs::write(
+        &reg,
+        format!(
+            "namespace: app\nentries:\n  - {{name: kv, kind: store.memory}}\n  - name: reader\n    kind: wasm.component\n    path: {}\n    stores: [{{id: app:kv, prefix: \"user:\", access: read}}]\n    default_store: app:kv\n    args: [probe, \"user:1\"]\n    lifecycle: {{auto_start: true}}\n",
+            guest.display()
+        ),
+    )
+    .unwrap();
+    let out = kvhost(&["run", "--config", reg.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("get: ok\n") && stdout.contains("set: access-denied\n"), "{stdout}");
+    assert!(stdout.contains("clear: access-denied\n"), "{stdout}");
+}
+
+#[test]
+fn list_pages_end_early_at_max_result_bytes_and_lose_nothing() {
+    let limits = Limits { max_result_bytes: 300, ..Limits::default() };
+    let (stores, store) = seeded(limits);
+    let keys: Vec<String> = (0..10).map(|i| format!("big:{i}{}", "x".repeat(94))).collect();
+    for k in &keys {
+        store.set(k, b"v", None).unwrap();
+    }
+    let out = run(&stores, Grant::new("app:kv"), &["list", "big:"]);
+    let listed: Vec<&str> = out.lines().filter(|l| l.starts_with("big:")).collect();
+    assert_eq!(listed, keys, "every key once, in order");
+    // 100-byte keys, 300 bytes a page: 3 a page, so 4 pages.
+    assert!(out.ends_with("pages 4\n"), "{out}");
+}
+
+#[test]
+fn errors_naming_max_result_bytes_when_a_batch_is_too_large() {
+    let limits = Limits { max_result_bytes: 1000, ..Limits::default() };
+    let (stores, store) = seeded(limits);
+    store.set("a", &[1; 600], None).unwrap();
+    store.set("b", &[1; 600], None).unwrap();
+    let out = run(&stores, Grant::new("app:kv"), &["get-many", "a", "b"]);
+    assert!(out.starts_with("get-many: too-large: get-many result is 1200 bytes, over this store's max_result_bytes (1000)"), "{out}");
+    assert_eq!(run(&stores, Grant::new("app:kv"), &["get-many", "a"]), "get-many: 1 values, 600 bytes\n");
+    let out = run(&stores, Grant::new("app:kv"), &["set-many", "s", "4", "300"]);
+    assert!(out.contains("too-large: set-many request is 1208 bytes, over this store's max_result_bytes (1000)"), "{out}");
+    assert!(!store.exists("s0").unwrap(), "a refused batch writes nothing");
+}
+
+#[test]
+fn errors_naming_max_value_bytes_and_max_key_bytes() {
+    let limits = Limits { max_value_bytes: 10, max_key_bytes: 8, ..Limits::default() };
+    let (stores, _) = seeded(limits);
+    let kv = KvCtx::builder(stores).default_store("app:kv").build();
+    let out = run_rust_guest(kv.clone(), &["set", "k", "12345678901"], GuestLimits::default()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("too-large: value is 11 bytes, over this store's max_value_bytes (10)"), "{stderr}");
+    let out = run_rust_guest(kv, &["set", "123456789", "v"], GuestLimits::default()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid-argument: key is 9 bytes, over this store's max_key_bytes (8)"), "{stderr}");
+}

@@ -50,6 +50,9 @@ impl SqlStore {
         let probe = with_pool!(&db.pool, p => sqlx::query(sql.probe.clone()).fetch_optional(p).await.map(|_| ()));
         if let Err(e) = probe {
             let text = e.to_string();
+            if let Error::Unavailable(_) = map_err(id, e) {
+                anyhow::bail!("cannot check table {} in {}: the database is unavailable ({text})", names.table, db.id());
+            }
             let missing_table = text.contains("does not exist") && !text.contains("column")
                 || text.contains("doesn't exist")
                 || text.contains("no such table");

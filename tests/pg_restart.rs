@@ -1,0 +1,143 @@
+//! PostgreSQL restarted (`pg_ctlcluster restart`) under two kvhost processes
+//! whose guests keep writing: the guests see `unavailable` while it is down,
+//! the pool reconnects by itself, and every write a guest saw succeed is in
+//! the table afterwards.
+//!
+//! It restarts the server every other SQL test uses, so it is `#[ignore]`d in
+//! the main run and run alone by scripts/test.sh afterwards.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+
+use kvhost::registry::TableNames;
+use kvhost::sql::SqlStore;
+use kvhost::{Limits, Store, SystemClock};
+use kvhost_tests::backend::{connect, postgres_config, runtime, unique_table};
+use kvhost_tests::{kvhost_bin, rust_guest};
+
+/// Writes each guest must get acknowledged.
+const WRITES: u64 = 4000;
+/// Acknowledged writes of the first guest before the restart.
+const RESTART_AFTER: u64 = 500;
+
+/// What one writer saw: the indices acknowledged, and the errors.
+#[derive(Default)]
+struct Seen {
+    acked: Vec<u64>,
+    errors: Vec<String>,
+}
+
+fn pg_restart() {
+    let versions = std::fs::read_dir("/etc/postgresql").expect("PostgreSQL's /etc/postgresql");
+    let version = versions.flatten().next().expect("a PostgreSQL cluster").file_name();
+    let version = version.to_str().unwrap();
+    let out = Command::new("pg_ctlcluster")
+        .args(["--skip-systemctl-redirect", version, "main", "restart"])
+        .output()
+        .expect("pg_ctlcluster");
+    assert!(out.status.success(), "pg_ctlcluster restart failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+#[ignore = "restarts PostgreSQL: scripts/test.sh runs it alone, after the main suite"]
+fn acknowledged_writes_survive_a_postgres_restart_and_writers_recover() {
+    let rt = runtime();
+    let cfg = postgres_config();
+    let Some(db) = connect(&rt, &cfg) else { return };
+    let table = unique_table("kv_restart");
+    let names = TableNames::new(table.as_str());
+    rt.block_on(db.execute_ddl(&cfg.dialect.schema(&names, Limits::DEFAULT_MAX_KEY_BYTES))).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.yaml");
+    std::fs::write(
+        &reg,
+        format!(
+            "namespace: app\nentries:\n  - {{name: pg, kind: db.sql.postgres, host: 127.0.0.1, port: 5432, database: test, username: postgres}}\n  - {{name: kv, kind: store.sql, database: app:pg, table_name: {table}}}\n"
+        ),
+    )
+    .unwrap();
+
+    let guest = rust_guest();
+    let (progress, first_acks) = mpsc::channel::<u64>();
+    let writers: Vec<_> = ["a:", "b:"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, prefix)| {
+            let mut child = Command::new(kvhost_bin())
+                .args(["run", "--config", reg.to_str().unwrap(), "--default-store", "app:kv", "--timeout", "5m"])
+                .args([guest.to_str().unwrap(), "write-until", prefix, &WRITES.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let progress = (n == 0).then(|| progress.clone());
+            thread::spawn(move || {
+                let mut seen = Seen::default();
+                for line in BufReader::new(stdout).lines() {
+                    let line = line.unwrap();
+                    if let Some(i) = line.strip_prefix("ack ") {
+                        seen.acked.push(i.parse().unwrap());
+                        if let Some(p) = &progress {
+                            let _ = p.send(seen.acked.len() as u64);
+                        }
+                    } else if let Some(err) = line.strip_prefix("err ") {
+                        seen.errors.push(err.to_owned());
+                    }
+                }
+                let status = child.wait().unwrap();
+                assert!(status.success(), "writer {prefix} failed: {status}");
+                (prefix, seen)
+            })
+        })
+        .collect();
+    drop(progress);
+
+    // Restart once the first writer is well under way.
+    for acked in first_acks.iter() {
+        if acked >= RESTART_AFTER {
+            pg_restart();
+            break;
+        }
+    }
+    let results: Vec<(&str, Seen)> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+
+    // Every acknowledged write is there, checked key by key on a fresh pool:
+    // the old one's connections died with the server.
+    rt.block_on(db.close());
+    let db = connect(&rt, &cfg).expect("PostgreSQL is back");
+    let store = rt.block_on(SqlStore::open("app:kv", db.clone(), &names, Limits::default(), Arc::new(SystemClock))).unwrap();
+    let (mut total_acked, mut total_errors, mut total_found) = (0, 0, 0);
+    for (prefix, seen) in &results {
+        assert_eq!(seen.acked.len() as u64, WRITES, "writer {prefix} recovered and finished");
+        let keys: Vec<String> = seen.acked.iter().map(|i| format!("{prefix}{i}")).collect();
+        let found = store.get_many(&keys).unwrap();
+        let missing: Vec<&String> = keys.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect();
+        assert!(missing.is_empty(), "writer {prefix}: {} acknowledged writes lost, first {:?}", missing.len(), missing.first());
+        let stored = store.list(prefix, None, usize::MAX).unwrap().len();
+        assert!(stored as u64 >= WRITES, "writer {prefix}: {stored} rows for {WRITES} acknowledged writes");
+        for e in &seen.errors {
+            assert!(e.contains("unavailable"), "writer {prefix}: an outage must read as unavailable, got {e:?}");
+        }
+        total_acked += seen.acked.len();
+        total_errors += seen.errors.len();
+        total_found += stored;
+    }
+    assert!(total_errors > 0, "the restart was not seen by either writer");
+    // Writes were acknowledged again after the outage: the pool reconnected.
+    let first = &results[0].1;
+    let last_error: u64 = first.errors.last().map_or(0, |e| e.split(' ').next().unwrap().parse().unwrap());
+    assert!(first.acked.iter().any(|&i| i > last_error), "no write succeeded after the outage");
+    println!(
+        "faults injected: 1 PostgreSQL restart; writes acknowledged: {total_acked}; refused as unavailable: {total_errors}; rows found: {total_found}"
+    );
+    for (prefix, seen) in &results {
+        println!("  writer {prefix} first errors: {:?}", seen.errors.iter().take(3).collect::<Vec<_>>());
+    }
+    rt.block_on(db.execute_ddl(&[format!("DROP TABLE {}", cfg.dialect.quote(&table))])).unwrap();
+    rt.block_on(db.close());
+}

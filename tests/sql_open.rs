@@ -65,3 +65,29 @@ fn open_errors_name_the_fix_on_postgres() {
 fn open_errors_name_the_fix_on_mysql() {
     check_open_errors(mysql_config());
 }
+
+/// `cfg` with `port` and a password that must never be shown.
+fn with_secret(mut cfg: DatabaseConfig, port: u16) -> DatabaseConfig {
+    if let DatabaseTarget::Server { port: p, password, .. } = &mut cfg.target {
+        *p = port;
+        *password = Some("s3cret-pw".into());
+    }
+    cfg
+}
+
+#[test]
+fn connection_errors_name_the_server_and_never_the_password() {
+    let rt = runtime();
+    for cfg in [with_secret(postgres_config(), 9), with_secret(mysql_config(), 9)] {
+        let err = format!("{:#}", rt.block_on(SqlDatabase::connect("app:db", &cfg)).unwrap_err());
+        assert!(err.contains("127.0.0.1:9") && err.contains("database test"), "{err}");
+        assert!(!err.contains("s3cret-pw"), "the password leaked: {err}");
+    }
+    // A wrong password on a live server: refused, and still not shown.
+    let cfg = with_secret(mysql_config(), 3306);
+    if connect(&rt, &mysql_config()).is_some() {
+        let err = format!("{:#}", rt.block_on(SqlDatabase::connect("app:db", &cfg)).unwrap_err());
+        assert!(err.contains("user root"), "{err}");
+        assert!(!err.contains("s3cret-pw"), "the password leaked: {err}");
+    }
+}

@@ -2,6 +2,7 @@
 //! run guests through the library, open stores on every backend.
 
 pub mod backend;
+pub mod fuzz;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -12,6 +12,7 @@ use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+use crate::cache::{ComponentCache, Source};
 use crate::ctx::{KvCtx, KvView};
 use crate::limiter::{DEFAULT_MAX_MEMORY, MemoryBudget};
 use crate::registry::GuestLimits;
@@ -82,6 +83,7 @@ pub struct Runner {
     linker: Linker<GuestState>,
     interrupted: Arc<AtomicBool>,
     ticker_stop: Arc<AtomicBool>,
+    cache: Option<ComponentCache>,
 }
 
 impl Runner {
@@ -128,7 +130,7 @@ impl Runner {
                 e.increment_epoch();
             }
         })?;
-        Ok(Self { engine, linker, interrupted: Arc::new(AtomicBool::new(false)), ticker_stop })
+        Ok(Self { engine, linker, interrupted: Arc::new(AtomicBool::new(false)), ticker_stop, cache: None })
     }
 
     /// The wasmtime engine.
@@ -136,11 +138,22 @@ impl Runner {
         &self.engine
     }
 
-    /// Load and compile a component file.
+    /// Keep compiled components in `cache`, so a component compiles once.
+    pub fn with_cache(mut self, cache: ComponentCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Load and compile a component file, or load it from the cache.
     pub fn load(&self, path: &Path) -> anyhow::Result<Component> {
-        Component::from_file(&self.engine, path)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("cannot load component {}", path.display()))
+        let started = Instant::now();
+        let loaded = std::fs::read(path).map_err(anyhow::Error::from).and_then(|bytes| match &self.cache {
+            Some(cache) => cache.load(&self.engine, &bytes),
+            None => Ok((Component::new(&self.engine, &bytes)?, Source::Compiled)),
+        });
+        let (component, source) = loaded.with_context(|| format!("cannot load component {}", path.display()))?;
+        tracing::debug!(path = %path.display(), ?source, elapsed = ?started.elapsed(), "component loaded");
+        Ok(component)
     }
 
     /// Make every running and future guest of this runner trap ("interrupted").

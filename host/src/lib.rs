@@ -60,12 +60,14 @@
 //!   `kvhost:store` and `wasi:keyvalue` (0.2.0-draft2 and 0.2.0-draft).
 //! - [`registry`]: YAML registry files.
 //! - [`Runtime`]: starts and stops a registry's entries.
-//! - [`Runner`]: compiles and runs guest components.
+//! - [`Runner`]: compiles and runs guest components; [`ComponentCache`] keeps
+//!   what it compiled.
 //! - [`Clock`]: injectable time, for TTL.
 
 #![warn(missing_docs)]
 
 mod bindings;
+mod cache;
 mod clock;
 mod ctx;
 mod cursor;
@@ -83,6 +85,7 @@ pub mod sql;
 mod store;
 mod stores;
 
+pub use cache::{ComponentCache, Source};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use ctx::{Bucket, Cas, KvCtx, KvCtxBuilder, KvView, add_to_linker};
 pub use error::{Error, Result};

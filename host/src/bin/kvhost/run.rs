@@ -31,11 +31,29 @@ pub struct RunArgs {
     /// Stop the guest after this long, such as 30s.
     #[arg(long, value_parser = kvhost::registry::parse_duration)]
     timeout: Option<std::time::Duration>,
+    /// Compile the guest every time instead of keeping compiled components
+    /// in the cache ($KVHOST_CACHE_DIR, else ~/.cache/kvhost).
+    #[arg(long)]
+    no_cache: bool,
     /// The guest component (a wasi:cli command), then its arguments.
     #[arg(value_name = "GUEST.wasm")]
     guest: Option<PathBuf>,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     args: Vec<String>,
+}
+
+/// A runner with the component cache, unless it is turned off or cannot be
+/// opened (then it says so and compiles every time).
+fn runner(no_cache: bool) -> anyhow::Result<Runner> {
+    let runner = Runner::new()?;
+    let Some(dir) = (!no_cache).then(kvhost::ComponentCache::default_dir).flatten() else { return Ok(runner) };
+    match kvhost::ComponentCache::open(&dir) {
+        Ok(cache) => Ok(runner.with_cache(cache)),
+        Err(e) => {
+            tracing::warn!("compiling without a cache: {e:#}");
+            Ok(runner)
+        }
+    }
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -45,7 +63,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let runner = Arc::new(Runner::new()?);
+    let runner = Arc::new(runner(args.no_cache)?);
     let Some(guest) = args.guest.clone() else {
         if args.configs.is_empty() {
             bail!("nothing to run: give a GUEST.wasm, or --config with auto_start components");

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod fuzz;
+pub mod guests;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

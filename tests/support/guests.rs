@@ -1,0 +1,89 @@
+//! Guests in Python, JavaScript and C, each built by its own toolchain the
+//! first time a test asks for it (and again only when its sources change).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use crate::backend::databases_required;
+use crate::root;
+
+/// A guest language other than Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// guest-examples/python, componentize-py.
+    Python,
+    /// guest-examples/javascript, componentize-qjs from jco.
+    JavaScript,
+    /// guest-examples/c, wit-bindgen c + clang + wasm-tools.
+    C,
+}
+
+impl Lang {
+    /// The name its output and messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Python => "python",
+            Lang::JavaScript => "javascript",
+            Lang::C => "c",
+        }
+    }
+
+    /// What the guest calls itself in its output.
+    pub fn program(self) -> &'static str {
+        match self {
+            Lang::Python => "kvdemo-py",
+            Lang::JavaScript => "kvdemo-js",
+            Lang::C => "kvdemo-c",
+        }
+    }
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The component for `lang`, built with `guest-examples/LANG/build.sh`, or
+/// None (skipping loudly) when its toolchain is missing outside CI.
+///
+/// A lock file serializes builds across the test processes nextest runs.
+pub fn guest(lang: Lang) -> Option<PathBuf> {
+    let root = root();
+    let dir = root.join("guest-examples").join(lang.name());
+    let out_dir = root.join("target/guests").join(lang.name());
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let wasm = out_dir.join(format!("{}.wasm", lang.program()));
+    let lock = std::fs::File::create(out_dir.join("build.lock")).unwrap();
+    lock.lock().unwrap();
+
+    let sources: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .chain([root.join("wit/store.wit")])
+        .collect();
+    let newest = sources.iter().map(|p| modified(p)).max().unwrap();
+    if wasm.is_file() && modified(&wasm) >= newest {
+        return Some(wasm);
+    }
+    let mut build = Command::new("bash");
+    build.arg(dir.join("build.sh")).arg(&wasm).current_dir(&dir);
+    if lang == Lang::C {
+        let adapter = out_dir.join("wasi_snapshot_preview1.reactor.wasm");
+        std::fs::write(&adapter, wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER).unwrap();
+        build.env("ADAPTER", &adapter);
+    }
+    let out = build.output().unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        // build.sh exits 127 when a tool is not installed.
+        if out.status.code() == Some(127) && !databases_required() {
+            eprintln!("SKIPPED: the {} toolchain is not installed; .ci/run installs it:\n{log}", lang.name());
+            return None;
+        }
+        panic!("building guest-examples/{} failed:\n{log}", lang.name());
+    }
+    assert!(wasm.is_file(), "{} did not write {}", dir.join("build.sh").display(), wasm.display());
+    Some(wasm)
+}

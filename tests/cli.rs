@@ -159,3 +159,28 @@ fn check_rejects_bad_registry_naming_file_entry_and_field() {
     assert!(stderr.contains(&format!("{f}: entry app:t: field `lifecycle.requires[0]`: refers to `app:gone`")), "{stderr}");
     assert!(stderr.contains("2 problem(s) found"), "{stderr}");
 }
+
+#[test]
+fn keys_lists_what_guests_wrote_to_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(
+        dir.path(),
+        "namespace: app\nentries:\n  - {name: db, kind: db.sql.sqlite, file: kv.db}\n  - {name: kv, kind: store.sql, database: app:db, table_name: kv_store}\n",
+    );
+    assert!(kvhost(&["schema", "--config", &reg, "app:kv", "--apply"]).status.success());
+    let guest = rust_guest();
+    let out = kvhost(&["run", "--config", &reg, "--default-store", "app:kv", guest.to_str().unwrap(), "fill", "user:", "3"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    kvhost(&["run", "--config", &reg, "--default-store", "app:kv", guest.to_str().unwrap(), "set", "other", "x"]);
+
+    let out = kvhost(&["keys", "--config", &reg, "app:kv", "--prefix", "user:"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "user:0\nuser:1\nuser:2\n");
+    assert!(stderr.contains("3 keys"), "{stderr}");
+    assert_eq!(text(&kvhost(&["keys", "--config", &reg, "app:kv"])).0, "other\nuser:0\nuser:1\nuser:2\n");
+
+    let out = kvhost(&["keys", "--config", &reg, "app:db"]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("`app:db` is a db.sql.sqlite, not a store"), "{:?}", text(&out));
+}

@@ -1,5 +1,6 @@
 //! The `kvhost` command line: a thin layer over the library, one file per command.
 
+mod keys;
 mod run;
 mod schema;
 
@@ -29,6 +30,8 @@ enum Command {
     },
     /// Print, or apply, the DDL of a SQL store's table.
     Schema(schema::SchemaArgs),
+    /// List the live keys of a store, one per line.
+    Keys(keys::KeysArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,9 @@ fn main() -> ExitCode {
         Command::Schema(args) => tokio::runtime::Runtime::new()
             .context("cannot start the async runtime")
             .and_then(|rt| rt.block_on(schema::schema(args))),
+        Command::Keys(args) => tokio::runtime::Runtime::new()
+            .context("cannot start the async runtime")
+            .and_then(|rt| rt.block_on(keys::keys(args))),
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use kvhost::registry::GuestLimits;
-use kvhost::{Grant, KvCtx, Limits, MemoryStore, SharedStore, Store, Stores};
+use kvhost::{Grant, KvCtx, Limits, MemoryStore, SharedStore, Stores};
 use kvhost_tests::{kvhost, run_rust_guest, rust_guest, stdout_ok, text};
 
 /// A memory store `app:kv` holding `user:1`, `user:2` and `admin:1`.

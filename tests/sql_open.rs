@@ -29,7 +29,7 @@ fn check_open_errors(cfg: DatabaseConfig) {
 
     let err = format!("{:#}", open(&rt, &db, &names).unwrap_err());
     assert!(err.contains(&format!("table {table} does not exist")), "{err}");
-    assert!(err.contains(&format!("kvhost schema --config REGISTRY test:s --apply")), "{err}");
+    assert!(err.contains("kvhost schema --config REGISTRY test:s --apply"), "{err}");
 
     let ddl = cfg.dialect.schema(&names, 255);
     rt.block_on(db.execute_ddl(&ddl)).unwrap();

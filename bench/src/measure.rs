@@ -64,7 +64,7 @@ impl Report {
     }
 
     pub fn print(&self) {
-        println!("\n{:<46} {:>12}  {:>7}  {:<8} {}", "measure", "value", "ratio", "target", "baseline");
+        println!("\n{:<46} {:>12}  {:>7}  {:<8} baseline", "measure", "value", "ratio", "target");
         for l in &self.0 {
             let (ratio, judged) = match &l.baseline {
                 Some((_, base)) => (format!("{:.2}x", l.value / base), l.value / base),

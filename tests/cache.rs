@@ -95,15 +95,15 @@ fn kvhost_run_uses_the_cache_unless_told_not_to() {
         let mut args = vec!["run"];
         args.extend(extra);
         args.extend([guest.to_str().unwrap(), "demo"]);
-        let out = std::process::Command::new(kvhost_bin())
-            .env("KVHOST_CACHE_DIR", dir.path())
-            .args(&args)
-            .output()
-            .unwrap();
+        let out =
+            std::process::Command::new(kvhost_bin()).env("KVHOST_CACHE_DIR", dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{:?}", text(&out));
     };
     run(&["--no-cache"]);
-    let entries = || std::fs::read_dir(dir.path()).map_or(0, |d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count());
+    let entries = || {
+        std::fs::read_dir(dir.path())
+            .map_or(0, |d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count())
+    };
     assert_eq!(entries(), 0, "--no-cache writes nothing");
     run(&[]);
     assert_eq!(entries(), 1);

@@ -15,7 +15,8 @@ fn registry(dir: &Path, body: &str) -> String {
     file.display().to_string()
 }
 
-const STORES: &str = "namespace: app\nentries:\n  - {name: cache, kind: store.memory}\n  - {name: secret, kind: store.memory}\n";
+const STORES: &str =
+    "namespace: app\nentries:\n  - {name: cache, kind: store.memory}\n  - {name: secret, kind: store.memory}\n";
 
 #[test]
 fn run_guest_uses_one_default_memory_store() {
@@ -156,7 +157,10 @@ fn check_rejects_bad_registry_naming_file_entry_and_field() {
     assert_eq!(out.status.code(), Some(1));
     let f = file.display();
     assert!(stderr.contains(&format!("{f}: entry app:s: field `max_size`: must not be negative, got -5")), "{stderr}");
-    assert!(stderr.contains(&format!("{f}: entry app:t: field `lifecycle.requires[0]`: refers to `app:gone`")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{f}: entry app:t: field `lifecycle.requires[0]`: refers to `app:gone`")),
+        "{stderr}"
+    );
     assert!(stderr.contains("2 problem(s) found"), "{stderr}");
 }
 
@@ -169,7 +173,8 @@ fn keys_lists_what_guests_wrote_to_a_store() {
     );
     assert!(kvhost(&["schema", "--config", &reg, "app:kv", "--apply"]).status.success());
     let guest = rust_guest();
-    let out = kvhost(&["run", "--config", &reg, "--default-store", "app:kv", guest.to_str().unwrap(), "fill", "user:", "3"]);
+    let out =
+        kvhost(&["run", "--config", &reg, "--default-store", "app:kv", guest.to_str().unwrap(), "fill", "user:", "3"]);
     assert!(out.status.success(), "{:?}", text(&out));
     kvhost(&["run", "--config", &reg, "--default-store", "app:kv", guest.to_str().unwrap(), "set", "other", "x"]);
 

@@ -24,7 +24,8 @@ fn have(tool: &str) -> bool {
 /// `guest` composed with the store component, in `dir`.
 fn compose(dir: &Path, store: &Path, guest: &Path) -> PathBuf {
     let out = dir.join(format!("composed-{}", guest.file_name().unwrap().to_str().unwrap()));
-    let result = Command::new("wasm-tools").arg("compose").arg(guest).arg("-d").arg(store).arg("-o").arg(&out).output().unwrap();
+    let result =
+        Command::new("wasm-tools").arg("compose").arg(guest).arg("-d").arg(store).arg("-o").arg(&out).output().unwrap();
     assert!(result.status.success(), "wasm-tools compose {}: {:?}", guest.display(), text(&result));
     out
 }

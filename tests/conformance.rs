@@ -124,7 +124,11 @@ fn keys_compare_exactly(b: &Backend) {
         b.store.set(k, k.as_bytes(), None).unwrap();
     }
     for k in ["key", "Key", "KEY", "key ", "kéy", "ke\u{301}y"] {
-        assert_eq!(get(&*b.store, k).as_deref(), Some(k.as_bytes()), "case, trailing space and normalization matter: {k:?}");
+        assert_eq!(
+            get(&*b.store, k).as_deref(),
+            Some(k.as_bytes()),
+            "case, trailing space and normalization matter: {k:?}"
+        );
     }
 }
 
@@ -181,7 +185,6 @@ fn limits_are_checked_before_the_backend(b: &Backend) {
     assert!(matches!(limits.check_value(&vec![0; (1 << 20) + 1]), Err(Error::TooLarge(_))));
     assert_eq!(limits, Limits::default());
 }
-
 
 fn list(s: &dyn Store, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
     s.list(prefix, after, limit).unwrap()

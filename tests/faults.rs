@@ -28,7 +28,17 @@ fn acknowledged_sqlite_writes_survive_kill_9() {
 
     let guest = rust_guest();
     let mut child = Command::new(kvhost_bin())
-        .args(["run", "--config", reg, "--default-store", "app:kv", guest.to_str().unwrap(), "fill-ack", "k", "1000000"])
+        .args([
+            "run",
+            "--config",
+            reg,
+            "--default-store",
+            "app:kv",
+            guest.to_str().unwrap(),
+            "fill-ack",
+            "k",
+            "1000000",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -64,7 +74,13 @@ fn acknowledged_sqlite_writes_survive_kill_9() {
     };
     let db = Arc::new(rt.block_on(SqlDatabase::connect("app:db", &cfg)).unwrap());
     let store = rt
-        .block_on(SqlStore::open("app:kv", db.clone(), &TableNames::new("kv_store"), Limits::default(), Arc::new(SystemClock)))
+        .block_on(SqlStore::open(
+            "app:kv",
+            db.clone(),
+            &TableNames::new("kv_store"),
+            Limits::default(),
+            Arc::new(SystemClock),
+        ))
         .unwrap();
     let keys: Vec<String> = (0..=acked).map(|i| format!("k{i}")).collect();
     let found = store.get_many(&keys).unwrap();
@@ -104,10 +120,20 @@ fn trapping_spinning_and_hoarding_guests_are_stopped_and_their_neighbours_finish
     let out = kvhost(&["run", "--config", reg]);
     let (stdout, stderr) = text(&out);
     assert!(!out.status.success(), "three components failed, so kvhost run fails:\n{stderr}");
-    let line = |id: &str| stderr.lines().find(|l| l.starts_with(&format!("component app:{id} failed"))).unwrap_or_else(|| panic!("no failure reported for app:{id}:\n{stderr}")).to_owned();
+    let line = |id: &str| {
+        stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("component app:{id} failed")))
+            .unwrap_or_else(|| panic!("no failure reported for app:{id}:\n{stderr}"))
+            .to_owned()
+    };
     assert!(line("trap").contains("unreachable"), "{}", line("trap"));
     assert!(line("spin").contains("exceeded its time limit of 300ms (limits.timeout)"), "{}", line("spin"));
-    assert!(line("alloc").contains("ran out of memory") && line("alloc").contains("limits.max_memory of 33554432 bytes"), "{}", line("alloc"));
+    assert!(
+        line("alloc").contains("ran out of memory") && line("alloc").contains("limits.max_memory of 33554432 bytes"),
+        "{}",
+        line("alloc")
+    );
     assert!(!stderr.contains("component app:good"), "the good guest finished cleanly:\n{stderr}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("ack ")).count(), 500, "{stdout}");
     println!("faults injected: 3 (trap, spin, alloc); good guest acknowledged 500 writes");

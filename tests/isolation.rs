@@ -128,10 +128,18 @@ fn errors_naming_max_result_bytes_when_a_batch_is_too_large() {
     store.set("a", &[1; 600], None).unwrap();
     store.set("b", &[1; 600], None).unwrap();
     let out = run(&stores, Grant::new("app:kv"), &["get-many", "a", "b"]);
-    assert!(out.starts_with("get-many: too-large: get-many result is 1200 bytes, over this store's max_result_bytes (1000)"), "{out}");
+    assert!(
+        out.starts_with(
+            "get-many: too-large: get-many result is 1200 bytes, over this store's max_result_bytes (1000)"
+        ),
+        "{out}"
+    );
     assert_eq!(run(&stores, Grant::new("app:kv"), &["get-many", "a"]), "get-many: 1 values, 600 bytes\n");
     let out = run(&stores, Grant::new("app:kv"), &["set-many", "s", "4", "300"]);
-    assert!(out.contains("too-large: set-many request is 1208 bytes, over this store's max_result_bytes (1000)"), "{out}");
+    assert!(
+        out.contains("too-large: set-many request is 1208 bytes, over this store's max_result_bytes (1000)"),
+        "{out}"
+    );
     assert!(!store.exists("s0").unwrap(), "a refused batch writes nothing");
 }
 
@@ -146,4 +154,82 @@ fn errors_naming_max_value_bytes_and_max_key_bytes() {
     let out = run_rust_guest(kv, &["set", "123456789", "v"], GuestLimits::default()).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("invalid-argument: key is 9 bytes, over this store's max_key_bytes (8)"), "{stderr}");
+}
+
+/// A memory store whose `get("slow")` waits until the test releases it: one
+/// operation held in flight, deterministically.
+struct Held {
+    inner: MemoryStore,
+    entered: std::sync::mpsc::SyncSender<()>,
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl kvhost::Store for Held {
+    fn get(&self, key: &str) -> kvhost::Result<Option<Vec<u8>>> {
+        if key == "slow" {
+            self.entered.send(()).unwrap();
+            self.release.lock().unwrap().recv().unwrap();
+        }
+        self.inner.get(key)
+    }
+    fn set(&self, k: &str, v: &[u8], ttl: Option<std::time::Duration>) -> kvhost::Result<()> {
+        self.inner.set(k, v, ttl)
+    }
+    fn delete(&self, k: &str) -> kvhost::Result<bool> {
+        self.inner.delete(k)
+    }
+    fn exists(&self, k: &str) -> kvhost::Result<bool> {
+        self.inner.exists(k)
+    }
+    fn clear(&self) -> kvhost::Result<()> {
+        self.inner.clear()
+    }
+    fn remove_expired(&self) -> kvhost::Result<u64> {
+        self.inner.remove_expired()
+    }
+    fn info(&self) -> &kvhost::StoreInfo {
+        self.inner.info()
+    }
+    fn list(&self, p: &str, a: Option<&str>, l: usize) -> kvhost::Result<Vec<String>> {
+        self.inner.list(p, a, l)
+    }
+    fn get_entry(&self, k: &str) -> kvhost::Result<Option<kvhost::Versioned>> {
+        self.inner.get_entry(k)
+    }
+    fn put(&self, k: &str, v: &[u8], ttl: Option<std::time::Duration>, c: kvhost::Condition) -> kvhost::Result<u64> {
+        self.inner.put(k, v, ttl, c)
+    }
+    fn increment(&self, k: &str, d: i64) -> kvhost::Result<i64> {
+        self.inner.increment(k, d)
+    }
+}
+
+#[test]
+fn errors_naming_max_concurrency_when_a_store_has_too_many_operations_in_flight() {
+    let limits = Limits { max_concurrency: 1, ..Limits::default() };
+    let (entered, wait_entered) = std::sync::mpsc::sync_channel(1);
+    let (release, released) = std::sync::mpsc::channel();
+    let held = Held { inner: MemoryStore::builder("app:kv").limits(limits).build(), entered, release: released.into() };
+    let stores = Stores::new();
+    stores.insert(Arc::new(held));
+    let kv = KvCtx::builder(stores).default_store("app:kv").build();
+
+    // One guest holds the store's only slot...
+    let first = {
+        let kv = kv.clone();
+        std::thread::spawn(move || run_rust_guest(kv, &["get", "slow"], GuestLimits::default()).unwrap())
+    };
+    wait_entered.recv().unwrap();
+    // ...so another guest's call is refused at once, naming the limit.
+    let out = run_rust_guest(kv.clone(), &["exists", "k"], GuestLimits::default()).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.exit_code, 1);
+    assert!(
+        stderr.contains("unavailable: store app:kv already has 1 operations in flight, its max_concurrency"),
+        "{stderr}"
+    );
+    release.send(()).unwrap();
+    assert_eq!(stdout_ok(&first.join().unwrap()), "(none)\n");
+    // The slot is free again.
+    assert_eq!(stdout_ok(&run_rust_guest(kv, &["exists", "k"], GuestLimits::default()).unwrap()), "false\n");
 }

@@ -110,14 +110,20 @@ fn acknowledged_writes_survive_a_postgres_restart_and_writers_recover() {
     // the old one's connections died with the server.
     rt.block_on(db.close());
     let db = connect(&rt, &cfg).expect("PostgreSQL is back");
-    let store = rt.block_on(SqlStore::open("app:kv", db.clone(), &names, Limits::default(), Arc::new(SystemClock))).unwrap();
+    let store =
+        rt.block_on(SqlStore::open("app:kv", db.clone(), &names, Limits::default(), Arc::new(SystemClock))).unwrap();
     let (mut total_acked, mut total_errors, mut total_found) = (0, 0, 0);
     for (prefix, seen) in &results {
         assert_eq!(seen.acked.len() as u64, WRITES, "writer {prefix} recovered and finished");
         let keys: Vec<String> = seen.acked.iter().map(|i| format!("{prefix}{i}")).collect();
         let found = store.get_many(&keys).unwrap();
         let missing: Vec<&String> = keys.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect();
-        assert!(missing.is_empty(), "writer {prefix}: {} acknowledged writes lost, first {:?}", missing.len(), missing.first());
+        assert!(
+            missing.is_empty(),
+            "writer {prefix}: {} acknowledged writes lost, first {:?}",
+            missing.len(),
+            missing.first()
+        );
         let stored = store.list(prefix, None, usize::MAX).unwrap().len();
         assert!(stored as u64 >= WRITES, "writer {prefix}: {stored} rows for {WRITES} acknowledged writes");
         for e in &seen.errors {

@@ -41,7 +41,9 @@ fn instances_hammering_one_store_get_exact_totals(kind: Kind) {
     std::thread::scope(|s| {
         for _ in 0..INSTANCES {
             let (wasm, kv) = (&wasm, kv(&b));
-            s.spawn(move || stdout_ok(&run_guest(wasm, kv, &["hammer", &EACH.to_string()], GuestLimits::default()).unwrap()));
+            s.spawn(move || {
+                stdout_ok(&run_guest(wasm, kv, &["hammer", &EACH.to_string()], GuestLimits::default()).unwrap())
+            });
         }
     });
     let total = (INSTANCES * EACH).to_string().into_bytes();

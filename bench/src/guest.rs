@@ -36,7 +36,14 @@ pub fn ns_per_op_of(
 }
 
 /// One run of `NAME bench OP N`: the ns per op the guest measured.
-pub fn run_bench(runner: &Runner, prepared: &Prepared, name: &str, kv: &KvCtx, op: &str, n: u64) -> anyhow::Result<f64> {
+pub fn run_bench(
+    runner: &Runner,
+    prepared: &Prepared,
+    name: &str,
+    kv: &KvCtx,
+    op: &str,
+    n: u64,
+) -> anyhow::Result<f64> {
     let out = runner.run_prepared(
         prepared,
         kvhost::GuestRun {

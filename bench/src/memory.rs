@@ -31,7 +31,11 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     // one store shared by every instance.
     let mut unshared: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
     unshared.insert(key.to_owned(), value.to_vec());
-    report.add("1p.unshared_hashmap.get", ns_per_op(rounds, n, || drop(black_box(unshared.get(black_box(key)).cloned()))), None);
+    report.add(
+        "1p.unshared_hashmap.get",
+        ns_per_op(rounds, n, || drop(black_box(unshared.get(black_box(key)).cloned()))),
+        None,
+    );
     report.add(
         "1p.unshared_hashmap.set",
         ns_per_op(rounds, n, || drop(black_box(unshared.insert(black_box(key).to_owned(), value.to_vec())))),

@@ -44,7 +44,11 @@ pub async fn start(upstream: &'static str) -> anyhow::Result<Proxy> {
     Ok(Proxy { port, round_trips, pings })
 }
 
-async fn relay(client: TcpStream, server: TcpStream, (trips, pings): (Arc<AtomicU64>, Arc<AtomicU64>)) -> std::io::Result<()> {
+async fn relay(
+    client: TcpStream,
+    server: TcpStream,
+    (trips, pings): (Arc<AtomicU64>, Arc<AtomicU64>),
+) -> std::io::Result<()> {
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let answered = Arc::new(AtomicBool::new(true));

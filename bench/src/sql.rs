@@ -80,7 +80,13 @@ fn measure(
 
     // The kvhost store through the Store trait, from a plain thread (as guests
     // call it), and the same through the Rust guest and kvhost:store.
-    let store = Arc::new(rt.block_on(SqlStore::open("bench:sql", db.clone(), names, Limits::default(), Arc::new(SystemClock)))?);
+    let store = Arc::new(rt.block_on(SqlStore::open(
+        "bench:sql",
+        db.clone(),
+        names,
+        Limits::default(),
+        Arc::new(SystemClock),
+    ))?);
     store.set(KEY, &VALUE, None)?;
     let runner = Runner::new()?;
     let stores = Stores::new();
@@ -167,7 +173,12 @@ fn measure(
     report.target(&name, 1.10);
     let guest16_switches = (crate::measure::context_switches() - switches) as f64 / total;
     report.add_value(&format!("{dialect}.raw_sqlx.get.16_clients.context_switches_per_op"), raw16_switches, "cs", None);
-    report.add_value(&format!("5.{dialect}.guest.get.16_clients.context_switches_per_op"), guest16_switches, "cs", None);
+    report.add_value(
+        &format!("5.{dialect}.guest.get.16_clients.context_switches_per_op"),
+        guest16_switches,
+        "cs",
+        None,
+    );
 
     rt.block_on(raw.close());
     if dialect == "postgres" {
@@ -186,7 +197,8 @@ fn batch(report: &mut Report, rt: &tokio::runtime::Runtime, names: &TableNames) 
     }
     cfg.pool.max_idle = 1;
     let db = Arc::new(rt.block_on(SqlDatabase::connect("bench:proxied", &cfg))?);
-    let store = rt.block_on(SqlStore::open("bench:batch", db.clone(), names, Limits::default(), Arc::new(SystemClock)))?;
+    let store =
+        rt.block_on(SqlStore::open("bench:batch", db.clone(), names, Limits::default(), Arc::new(SystemClock)))?;
     let entries: Vec<(String, Vec<u8>)> = (0..1000).map(|i| (format!("batch-key-{i:06}"), vec![7u8; 100])).collect();
     let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     let trips = || proxy.round_trips.load(std::sync::atomic::Ordering::Relaxed);

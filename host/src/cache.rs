@@ -163,7 +163,8 @@ fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
         Ok(_) => Ok(key),
         Err(_) => {
             let bytes = std::fs::read(path)?;
-            <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| anyhow::anyhow!("{} is not a 32-byte key", path.display()))
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| anyhow::anyhow!("{} is not a 32-byte key", path.display()))
         }
     }
 }

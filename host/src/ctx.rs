@@ -151,7 +151,11 @@ impl<'a> KvView<'a> {
 
     /// The store behind a handle, after checking every key and value, and
     /// the batch's size.
-    pub(crate) fn store_for_entries(&self, b: &Resource<Bucket>, entries: &[(String, Vec<u8>)]) -> Result<&SharedStore> {
+    pub(crate) fn store_for_entries(
+        &self,
+        b: &Resource<Bucket>,
+        entries: &[(String, Vec<u8>)],
+    ) -> Result<&SharedStore> {
         let s = self.store(b)?;
         let limits = s.info().limits;
         let mut bytes = 0u64;
@@ -175,7 +179,13 @@ impl<'a> KvView<'a> {
     }
 
     /// Check and store one value: every interface's `set`.
-    pub(crate) fn set_value(&self, b: &Resource<Bucket>, key: &str, value: Vec<u8>, ttl: Option<std::time::Duration>) -> Result<()> {
+    pub(crate) fn set_value(
+        &self,
+        b: &Resource<Bucket>,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<()> {
         let s = self.store_for(b, key)?;
         s.info().limits.check_value(&value)?;
         s.set_owned(key, value, ttl)

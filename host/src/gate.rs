@@ -132,7 +132,11 @@ mod tests {
 
     fn gated(max: u32) -> Gated {
         let limits = Limits { max_concurrency: max, ..Limits::default() };
-        Gated { inner: Arc::new(MemoryStore::builder("app:kv").limits(limits).build()), in_flight: AtomicU32::new(0), max }
+        Gated {
+            inner: Arc::new(MemoryStore::builder("app:kv").limits(limits).build()),
+            in_flight: AtomicU32::new(0),
+            max,
+        }
     }
 
     #[test]

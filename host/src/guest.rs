@@ -164,8 +164,9 @@ impl Runner {
     /// Link a command component once, so that each run only instantiates it.
     pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
         let pre = self.linker.instantiate_pre(component).map_err(|e| {
-            anyhow::Error::from(e)
-                .context("the component's imports cannot be satisfied (kvhost links WASI 0.2, kvhost:store and wasi:keyvalue)")
+            anyhow::Error::from(e).context(
+                "the component's imports cannot be satisfied (kvhost links WASI 0.2, kvhost:store and wasi:keyvalue)",
+            )
         })?;
         let pre = CommandPre::new(pre).map_err(|e| {
             anyhow::Error::from(e).context("the component is not a command: it does not export wasi:cli/run")
@@ -211,9 +212,10 @@ impl Runner {
                 return Err(wasmtime::format_err!("guest interrupted"));
             }
             match deadline {
-                Some((at, t)) if Instant::now() >= at => {
-                    Err(wasmtime::format_err!("guest exceeded its time limit of {} (limits.timeout)", humantime::format_duration(t)))
-                }
+                Some((at, t)) if Instant::now() >= at => Err(wasmtime::format_err!(
+                    "guest exceeded its time limit of {} (limits.timeout)",
+                    humantime::format_duration(t)
+                )),
                 _ => Ok(UpdateDeadline::Continue(1)),
             }
         });

@@ -54,13 +54,7 @@ impl MemoryStoreBuilder {
             next_version: AtomicU64::new(1),
             max_size: self.max_size,
             clock: self.clock,
-            info: StoreInfo {
-                id: self.id,
-                backend: "memory",
-                durable: false,
-                versioned: true,
-                limits: self.limits,
-            },
+            info: StoreInfo { id: self.id, backend: "memory", durable: false, versioned: true, limits: self.limits },
         }
     }
 }
@@ -159,11 +153,7 @@ impl MemoryStore {
             self.len.fetch_add(1, Ordering::AcqRel);
             return true;
         }
-        self.len
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.max_size).then_some(n + 1)
-            })
-            .is_ok()
+        self.len.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max_size).then_some(n + 1)).is_ok()
     }
 
     fn release_slot(&self) {
@@ -180,7 +170,12 @@ impl MemoryStore {
     /// expired), under the key's shard lock; `f` runs at most once. A new key
     /// takes a slot; if the store is full, expired entries are purged once
     /// before refusing it.
-    fn upsert<T>(&self, key: &str, now: &Now<'_>, mut f: impl FnMut(Option<&Entry>) -> Result<(Entry, T)>) -> Result<T> {
+    fn upsert<T>(
+        &self,
+        key: &str,
+        now: &Now<'_>,
+        mut f: impl FnMut(Option<&Entry>) -> Result<(Entry, T)>,
+    ) -> Result<T> {
         // An existing key is overwritten in place, without allocating its key again.
         let existing = self.map.get_mut(key).map(|mut e| overwrite(&mut e, now, &mut f));
         if let Some(written) = existing {

@@ -99,7 +99,9 @@ impl Runtime {
             let timeout = entry.lifecycle.start_timeout;
             let started = tokio::time::timeout(timeout, self.start_entry(&entry))
                 .await
-                .map_err(|_| anyhow::anyhow!("did not start within its start_timeout ({})", humantime::format_duration(timeout)))
+                .map_err(|_| {
+                    anyhow::anyhow!("did not start within its start_timeout ({})", humantime::format_duration(timeout))
+                })
                 .and_then(|r| r)
                 .with_context(|| format!("cannot start {} ({})", entry.id, entry.file.display()))?;
             tracing::info!(id = %entry.id, kind = entry.kind.name(), "started");
@@ -130,9 +132,11 @@ impl Runtime {
                 running.database = Some(Arc::new(SqlDatabase::connect(&entry.id, cfg).await?));
             }
             Kind::SqlStore(cfg) => {
-                let db = self.databases.get(&cfg.database).cloned().with_context(|| {
-                    format!("database {} is not running", cfg.database)
-                })?;
+                let db = self
+                    .databases
+                    .get(&cfg.database)
+                    .cloned()
+                    .with_context(|| format!("database {} is not running", cfg.database))?;
                 let store: SharedStore =
                     Arc::new(SqlStore::open(&entry.id, db, &cfg.table, cfg.limits, self.clock.clone()).await?);
                 running.cleanup = spawn_cleanup(store.clone(), cfg.cleanup_interval);

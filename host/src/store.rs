@@ -144,6 +144,5 @@ pub fn ttl_from_ms(ttl_ms: Option<u64>) -> Option<Duration> {
 
 /// The Unix-millisecond instant at which an entry set `now_ms` with `ttl` expires.
 pub(crate) fn expiry(now_ms: u64, ttl: Option<Duration>) -> Option<u64> {
-    ttl.filter(|t| !t.is_zero())
-        .map(|t| now_ms.saturating_add(t.as_millis().min(u64::MAX as u128) as u64))
+    ttl.filter(|t| !t.is_zero()).map(|t| now_ms.saturating_add(t.as_millis().min(u64::MAX as u128) as u64))
 }

@@ -80,7 +80,6 @@ pub struct Backend {
     rt: tokio::runtime::Runtime,
 }
 
-
 /// A multi-thread runtime, as SQL stores need.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
@@ -161,7 +160,8 @@ impl Backend {
 impl Drop for Backend {
     fn drop(&mut self) {
         if let Some((db, tables)) = self.sql.take() {
-            let drops: Vec<String> = tables.iter().map(|t| format!("DROP TABLE IF EXISTS {}", db.dialect().quote(t))).collect();
+            let drops: Vec<String> =
+                tables.iter().map(|t| format!("DROP TABLE IF EXISTS {}", db.dialect().quote(t))).collect();
             let _ = self.rt.block_on(db.execute_ddl(&drops));
             self.rt.block_on(db.close());
         }

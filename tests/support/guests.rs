@@ -71,7 +71,8 @@ pub fn guest(lang: Lang) -> Option<PathBuf> {
     build.arg(dir.join("build.sh")).arg(&wasm).current_dir(&dir);
     if lang == Lang::C {
         let adapter = out_dir.join("wasi_snapshot_preview1.reactor.wasm");
-        std::fs::write(&adapter, wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER).unwrap();
+        std::fs::write(&adapter, wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER)
+            .unwrap();
         build.env("ADAPTER", &adapter);
     }
     let out = build.output().unwrap();

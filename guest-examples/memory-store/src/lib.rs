@@ -60,14 +60,20 @@ fn check_key(key: &str) -> Result<(), Error> {
         return Err(Error::InvalidArgument("key must not contain NUL (U+0000)".into()));
     }
     if key.len() > MAX_KEY_BYTES as usize {
-        return Err(Error::InvalidArgument(format!("key is {} bytes, over this store's max_key_bytes ({MAX_KEY_BYTES})", key.len())));
+        return Err(Error::InvalidArgument(format!(
+            "key is {} bytes, over this store's max_key_bytes ({MAX_KEY_BYTES})",
+            key.len()
+        )));
     }
     Ok(())
 }
 
 fn check_value(value: &[u8]) -> Result<(), Error> {
     if value.len() > MAX_VALUE_BYTES as usize {
-        return Err(Error::TooLarge(format!("value is {} bytes, over this store's max_value_bytes ({MAX_VALUE_BYTES})", value.len())));
+        return Err(Error::TooLarge(format!(
+            "value is {} bytes, over this store's max_value_bytes ({MAX_VALUE_BYTES})",
+            value.len()
+        )));
     }
     Ok(())
 }
@@ -108,7 +114,11 @@ fn decode_cursor(cursor: &str) -> Result<String, Error> {
     if hex.len() % 2 != 0 {
         return Err(bad());
     }
-    let bytes = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16)).collect::<Result<Vec<u8>, _>>().map_err(|_| bad())?;
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
     String::from_utf8(bytes).map_err(|_| bad())
 }
 
@@ -218,15 +228,18 @@ impl GuestBucket for MemoryBucket {
             let (current, expires_at) = match m.live(&key) {
                 None => (0, None),
                 Some(e) => {
-                    let n = std::str::from_utf8(&e.value).ok().and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
-                        Error::InvalidArgument(format!("cannot increment {key:?}: its value is not a decimal integer"))
-                    })?;
+                    let n =
+                        std::str::from_utf8(&e.value).ok().and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "cannot increment {key:?}: its value is not a decimal integer"
+                            ))
+                        })?;
                     (n, e.expires_at)
                 }
             };
-            let next = current
-                .checked_add(delta)
-                .ok_or_else(|| Error::InvalidArgument(format!("cannot increment {key:?}: {current} + {delta} overflows")))?;
+            let next = current.checked_add(delta).ok_or_else(|| {
+                Error::InvalidArgument(format!("cannot increment {key:?}: {current} + {delta} overflows"))
+            })?;
             m.write(&key, next.to_string().into_bytes(), expires_at);
             Ok(next)
         })
@@ -243,15 +256,19 @@ impl GuestBucket for MemoryBucket {
             check_value(v)?;
         }
         let expires_at = expiry(ttl_ms);
-        with(|m| entries.into_iter().for_each(|(k, v)| {
-            m.write(&k, v, expires_at);
-        }));
+        with(|m| {
+            entries.into_iter().for_each(|(k, v)| {
+                m.write(&k, v, expires_at);
+            })
+        });
         Ok(())
     }
 
     fn delete_many(&self, keys: Vec<String>) -> Result<u32, Error> {
         keys.iter().try_for_each(|k| check_key(k))?;
-        Ok(with(|m| keys.iter().filter(|k| m.live(k).is_some() && m.entries.remove(k.as_str()).is_some()).count() as u32))
+        Ok(with(|m| {
+            keys.iter().filter(|k| m.live(k).is_some() && m.entries.remove(k.as_str()).is_some()).count() as u32
+        }))
     }
 }
 

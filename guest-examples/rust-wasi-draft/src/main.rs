@@ -131,10 +131,16 @@ fn check_kvhost(b: &store::Bucket) {
     let cursor = first.cursor.unwrap_or_else(|| fail("no cursor"));
     check("a cursor the bucket did not issue is an error", b.list_keys(Some(cursor + 12345)).is_err());
     let second = ok("list-keys", b.list_keys(Some(cursor)));
-    check("the cursor resumes where the page ended", second.cursor.is_none() && first.keys.len() + second.keys.len() >= 1500);
+    check(
+        "the cursor resumes where the page ended",
+        second.cursor.is_none() && first.keys.len() + second.keys.len() >= 1500,
+    );
     let keys: Vec<String> = many.iter().map(|(k, _)| k.clone()).collect();
     ok("delete-many", batch::delete_many(b, &keys));
     check("open(\"default\") is the default store", store::open("default").is_ok());
-    check("an ungranted store is access-denied", matches!(store::open("surely:not-granted"), Err(store::Error::AccessDenied)));
+    check(
+        "an ungranted store is access-denied",
+        matches!(store::open("surely:not-granted"), Err(store::Error::AccessDenied)),
+    );
     println!("kv-draft: all kvhost checks passed");
 }

@@ -53,7 +53,12 @@ fn cas_increment(bucket: &store::Bucket, key: &str) {
     let mut cas = ok("cas new", atomics::Cas::new(bucket, key));
     loop {
         let n: i64 = ok("cas current", cas.current())
-            .map(|v| String::from_utf8(v).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fail("cas value is not a number")))
+            .map(|v| {
+                String::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or_else(|| fail("cas value is not a number"))
+            })
             .unwrap_or(0);
         match atomics::swap(cas, (n + 1).to_string().as_bytes()) {
             Ok(()) => return,
@@ -93,7 +98,10 @@ fn check_all(b: &store::Bucket) {
 
     // batch
     let got = ok("get-many", batch::get_many(b, &["key00000".into(), "nope".into()]));
-    check("get-many pairs keys with values", got == [("key00000".to_string(), Some(vec![b'x'])), ("nope".to_string(), None)]);
+    check(
+        "get-many pairs keys with values",
+        got == [("key00000".to_string(), Some(vec![b'x'])), ("nope".to_string(), None)],
+    );
     let keys: Vec<String> = many.iter().map(|(k, _)| k.clone()).collect();
     ok("delete-many", batch::delete_many(b, &keys));
     check("delete-many removes", ok("list-keys", b.list_keys(None)).keys.is_empty());
@@ -113,16 +121,25 @@ fn check_all(b: &store::Bucket) {
     ok("set", b.set("cas-key", b"changed"));
     match atomics::swap(stale, b"v2") {
         Err(atomics::CasError::CasFailed(fresh)) => {
-            check("a stale swap fails, with the current value", ok("current", fresh.current()).as_deref() == Some(&b"changed"[..]));
+            check(
+                "a stale swap fails, with the current value",
+                ok("current", fresh.current()).as_deref() == Some(&b"changed"[..]),
+            );
             check("retrying with the fresh handle succeeds", atomics::swap(fresh, b"v2").is_ok());
         }
-        other => fail(format!("stale swap: expected cas-failed, got {:?}", other.map_err(|e| matches!(e, atomics::CasError::StoreError(_))))),
+        other => fail(format!(
+            "stale swap: expected cas-failed, got {:?}",
+            other.map_err(|e| matches!(e, atomics::CasError::StoreError(_)))
+        )),
     }
     check("the swapped value is stored", ok("get", b.get("cas-key")).as_deref() == Some(&b"v2"[..]));
 
     // open
     check("open(\"default\") is the default store", store::open("default").is_ok());
-    check("an ungranted store is access-denied", matches!(store::open("surely:not-granted"), Err(store::Error::AccessDenied)));
+    check(
+        "an ungranted store is access-denied",
+        matches!(store::open("surely:not-granted"), Err(store::Error::AccessDenied)),
+    );
     for k in ["counter", "fresh", "word", "cas-key"] {
         ok("delete", b.delete(k));
     }

@@ -72,11 +72,16 @@ fn main() {
         // Opens its store and returns: the trivial guest of kvhost-bench.
         return;
     }
-    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or_else(|| fail("missing argument; see the usage in src/main.rs"));
+    let arg = |i: usize| {
+        args.get(i).map(String::as_str).unwrap_or_else(|| fail("missing argument; see the usage in src/main.rs"))
+    };
     match args[0].as_str() {
         "info" => {
             let i = bucket.info();
-            println!("{} backend={} durable={} max_key_bytes={} max_value_bytes={}", i.id, i.backend, i.durable, i.max_key_bytes, i.max_value_bytes);
+            println!(
+                "{} backend={} durable={} max_key_bytes={} max_value_bytes={}",
+                i.id, i.backend, i.durable, i.max_key_bytes, i.max_value_bytes
+            );
         }
         "get" => match ok("get", bucket.get(arg(1))) {
             Some(v) => println!("{}", String::from_utf8_lossy(&v)),
@@ -95,7 +100,12 @@ fn main() {
         }
         "expect" => match ok("get", bucket.get(arg(1))) {
             Some(v) if v == arg(2).as_bytes() => println!("ok: {} = {}", arg(1), arg(2)),
-            other => fail(format!("{} is {:?}, expected {:?}", arg(1), other.map(|v| String::from_utf8_lossy(&v).into_owned()), arg(2))),
+            other => fail(format!(
+                "{} is {:?}, expected {:?}",
+                arg(1),
+                other.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                arg(2)
+            )),
         },
         "expect-missing" => match ok("get", bucket.get(arg(1))) {
             None if !ok("exists", bucket.exists(arg(1))) => println!("ok: {} is absent", arg(1)),
@@ -125,10 +135,16 @@ fn main() {
             }
         }
         "bench" => bench(bucket, arg(1), arg(2).parse().unwrap_or_else(|_| fail("N must be a number"))),
-        "write-until" => faults::write_until(bucket, arg(1), arg(2).parse().unwrap_or_else(|_| fail("N must be a number"))),
+        "write-until" => {
+            faults::write_until(bucket, arg(1), arg(2).parse().unwrap_or_else(|_| fail("N must be a number")))
+        }
         "trap" | "spin" | "alloc" => faults::misbehave(bucket, &args[0]),
         "probe" => probe::probe(bucket, arg(1)),
-        "list" => probe::list(bucket, arg(1), args.get(2).map_or(0, |l| l.parse().unwrap_or_else(|_| fail("LIMIT must be a number")))),
+        "list" => probe::list(
+            bucket,
+            arg(1),
+            args.get(2).map_or(0, |l| l.parse().unwrap_or_else(|_| fail("LIMIT must be a number"))),
+        ),
         "get-many" => probe::get_many(bucket, &args[1..]),
         "set-many" => {
             let number = |i: usize| arg(i).parse().unwrap_or_else(|_| fail("N and SIZE must be numbers"));
@@ -202,7 +218,10 @@ fn demo(b: &Bucket) {
     }
     let expected: Vec<String> = users.iter().map(|(k, _)| k.clone()).collect();
     c.check("list-keys pages through a prefix in order", listed == expected);
-    c.check("a forged cursor is invalid-argument", matches!(b.list_keys("", Some("forged"), 10), Err(Error::InvalidArgument(_))));
+    c.check(
+        "a forged cursor is invalid-argument",
+        matches!(b.list_keys("", Some("forged"), 10), Err(Error::InvalidArgument(_))),
+    );
 
     // Batches.
     let got = ok("get-many", b.get_many(&["user:00".into(), "nobody".into()]));
@@ -211,11 +230,17 @@ fn demo(b: &Bucket) {
 
     // Versions and conditional writes.
     let v1 = ok("put", b.put("config", b"v1", None, Condition::IfAbsent));
-    c.check("put if-absent on a taken key is a conflict", matches!(b.put("config", b"x", None, Condition::IfAbsent), Err(Error::Conflict)));
+    c.check(
+        "put if-absent on a taken key is a conflict",
+        matches!(b.put("config", b"x", None, Condition::IfAbsent), Err(Error::Conflict)),
+    );
     let entry = ok("get-entry", b.get_entry("config")).unwrap_or_else(|| fail("config vanished"));
     c.check("get-entry returns the value and its version", entry.value == b"v1" && entry.version == v1);
     ok("put", b.put("config", b"v2", None, Condition::IfVersion(v1)));
-    c.check("put if-version with a stale version is a conflict", matches!(b.put("config", b"v3", None, Condition::IfVersion(v1)), Err(Error::Conflict)));
+    c.check(
+        "put if-version with a stale version is a conflict",
+        matches!(b.put("config", b"v3", None, Condition::IfVersion(v1)), Err(Error::Conflict)),
+    );
 
     // Counters kept as decimal text.
     ok("set", b.set("hits", b"5", None));

@@ -65,7 +65,13 @@ impl store::HostBucket for KvView<'_> {
         })
     }
 
-    fn list_keys(&mut self, b: Resource<Bucket>, prefix: String, cursor: Option<String>, limit: u32) -> Result<types::KeyPage> {
+    fn list_keys(
+        &mut self,
+        b: Resource<Bucket>,
+        prefix: String,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<types::KeyPage> {
         let (keys, cursor) = self.list_signed(&b, &prefix, cursor.as_deref(), limit as usize)?;
         Ok(types::KeyPage { keys, cursor })
     }

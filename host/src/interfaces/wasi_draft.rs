@@ -79,7 +79,8 @@ impl atomics::Host for KvView<'_> {
         let delta = i64::try_from(delta)
             .map_err(|_| Error::InvalidArgument(format!("increment delta {delta} is over {}", i64::MAX)))?;
         let n = self.store_for(&b, &key)?.increment(&key, delta)?;
-        u64::try_from(n).map_err(|_| Error::InvalidArgument(format!("{key:?} is {n}, which this draft's u64 cannot return")))
+        u64::try_from(n)
+            .map_err(|_| Error::InvalidArgument(format!("{key:?} is {n}, which this draft's u64 cannot return")))
     }
 }
 

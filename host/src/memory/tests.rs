@@ -7,10 +7,7 @@ use crate::clock::{Clock, ManualClock};
 
 fn store_with(max_size: u64) -> (MemoryStore, ManualClock) {
     let clock = ManualClock::new(1_000_000);
-    let store = MemoryStore::builder("test:mem")
-        .max_size(max_size)
-        .clock(Arc::new(clock.clone()))
-        .build();
+    let store = MemoryStore::builder("test:mem").max_size(max_size).clock(Arc::new(clock.clone())).build();
     (store, clock)
 }
 

@@ -81,9 +81,7 @@ impl Fields {
             None => Ok(None),
             Some(Value::Number(n)) => match (n.as_u64(), n.as_i64()) {
                 (Some(v), _) => Ok(Some(v)),
-                (None, Some(v)) if v < 0 => {
-                    Err(self.error(name, format!("must not be negative, got {v}")))
-                }
+                (None, Some(v)) if v < 0 => Err(self.error(name, format!("must not be negative, got {v}"))),
                 _ => Err(self.error(name, format!("expected a whole number, got {n}"))),
             },
             Some(other) => Err(self.wrong(name, "a whole number", &other)),

@@ -47,15 +47,17 @@ pub(crate) fn check_references(
             if field == "database" && !matches!(target_kind, Kind::Database(_)) {
                 errors.push(at(entry).error(
                     Some(&field),
-                    format!("`{target}` is a {}, not a database (db.sql.postgres, db.sql.mysql or db.sql.sqlite)", target_kind.name()),
+                    format!(
+                        "`{target}` is a {}, not a database (db.sql.postgres, db.sql.mysql or db.sql.sqlite)",
+                        target_kind.name()
+                    ),
                 ));
             }
             let wants_store = field.starts_with("stores[") || field == "default_store";
             if wants_store && !target_kind.is_store() {
-                errors.push(at(entry).error(
-                    Some(&field),
-                    format!("`{target}` is a {}, not a store", target_kind.name()),
-                ));
+                errors.push(
+                    at(entry).error(Some(&field), format!("`{target}` is a {}, not a store", target_kind.name())),
+                );
             }
         }
     }
@@ -101,10 +103,8 @@ pub(crate) fn check_cycles(entries: &[Entry], by_id: &HashMap<String, usize>) ->
                     let from = stack.iter().position(|&s| s == t).unwrap_or(0);
                     let mut path: Vec<&str> = stack[from..].iter().map(|&s| entries[s].id.as_str()).collect();
                     path.push(target);
-                    errors.push(at(&entries[i]).error(
-                        Some(&field),
-                        format!("dependency cycle: {}", path.join(" -> ")),
-                    ));
+                    errors
+                        .push(at(&entries[i]).error(Some(&field), format!("dependency cycle: {}", path.join(" -> "))));
                 }
                 Mark::Done => {}
             }

@@ -52,12 +52,8 @@ impl Kind {
             Kind::MemoryStore(_) | Kind::Database(_) => Vec::new(),
             Kind::SqlStore(s) => vec![("database".to_owned(), s.database.as_str())],
             Kind::Component(c) => {
-                let mut refs: Vec<_> = c
-                    .stores
-                    .iter()
-                    .enumerate()
-                    .map(|(i, g)| (format!("stores[{i}]"), g.store.as_str()))
-                    .collect();
+                let mut refs: Vec<_> =
+                    c.stores.iter().enumerate().map(|(i, g)| (format!("stores[{i}]"), g.store.as_str())).collect();
                 refs.extend(c.default_store.as_deref().map(|id| ("default_store".to_owned(), id)));
                 refs
             }
@@ -71,15 +67,15 @@ impl Kind {
             "store.sql" => Ok((Kind::SqlStore(SqlStoreConfig::parse(f, parse_limits)?), SqlStoreConfig::FIELDS)),
             "db.sql.postgres" | "db.sql.mysql" | "db.sql.sqlite" => {
                 let dialect = Dialect::from_kind(kind).expect("matched above");
-                let fields =
-                    if dialect == Dialect::Sqlite { DatabaseConfig::SQLITE_FIELDS } else { DatabaseConfig::SERVER_FIELDS };
+                let fields = if dialect == Dialect::Sqlite {
+                    DatabaseConfig::SQLITE_FIELDS
+                } else {
+                    DatabaseConfig::SERVER_FIELDS
+                };
                 Ok((Kind::Database(DatabaseConfig::parse(dialect, f, file)?), fields))
             }
             "wasm.component" => Ok((Kind::Component(ComponentConfig::parse(f, file)?), ComponentConfig::FIELDS)),
-            other => Err(f.error(
-                "kind",
-                format!("unknown kind `{other}`; this build knows: {}", KINDS.join(", ")),
-            )),
+            other => Err(f.error("kind", format!("unknown kind `{other}`; this build knows: {}", KINDS.join(", ")))),
         }
     }
 }
@@ -90,8 +86,8 @@ fn parse_limits(f: &mut Fields) -> Result<Limits> {
         limits.max_key_bytes = v;
     }
     if let Some(v) = f.size("max_value_bytes")? {
-        limits.max_value_bytes =
-            u32::try_from(v).map_err(|_| f.error("max_value_bytes", format!("{v} is over the 4 GiB a value can hold")))?;
+        limits.max_value_bytes = u32::try_from(v)
+            .map_err(|_| f.error("max_value_bytes", format!("{v} is over the 4 GiB a value can hold")))?;
     }
     if let Some(v) = f.size("max_result_bytes")? {
         limits.max_result_bytes = v;

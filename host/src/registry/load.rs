@@ -48,8 +48,7 @@ pub(crate) fn parse_file(file: &Path, text: &str) -> (Vec<Entry>, Vec<ConfigErro
 
 fn parse_file_inner(file: &Path, text: &str) -> Result<(Vec<Entry>, Vec<ConfigError>), ConfigError> {
     let top_at = Location { file: file.to_owned(), entry: None };
-    let doc: Value = serde_yaml::from_str(text)
-        .map_err(|e| top_at.error(None, format!("not valid YAML: {e}")))?;
+    let doc: Value = serde_yaml::from_str(text).map_err(|e| top_at.error(None, format!("not valid YAML: {e}")))?;
     let mut top = Fields::new(doc, top_at.clone(), "")?;
     let header = (|| {
         match top.take("version") {
@@ -58,12 +57,16 @@ fn parse_file_inner(file: &Path, text: &str) -> Result<(Vec<Entry>, Vec<ConfigEr
             Some(Value::Number(n)) if n.as_f64() == Some(1.0) => {}
             Some(other) => {
                 let shown = serde_yaml::to_string(&other).unwrap_or_default();
-                return Err(top.error("version", format!("unsupported version {}; this build reads \"1.0\"", shown.trim())));
+                return Err(
+                    top.error("version", format!("unsupported version {}; this build reads \"1.0\"", shown.trim()))
+                );
             }
         }
         let namespace = top.required_string("namespace")?;
         if !valid_name(&namespace) {
-            return Err(top.error("namespace", format!("`{namespace}` is not a valid namespace (letters, digits, _ - .)")));
+            return Err(
+                top.error("namespace", format!("`{namespace}` is not a valid namespace (letters, digits, _ - .)"))
+            );
         }
         let entries = match top.take("entries") {
             Some(Value::Sequence(items)) => items,

@@ -52,7 +52,9 @@ impl Registry {
         for file in files {
             match std::fs::read_to_string(&file) {
                 Ok(text) => sources.push((file, text)),
-                Err(e) => errors.push(ConfigError { file, entry: None, field: None, message: format!("cannot read: {e}") }),
+                Err(e) => {
+                    errors.push(ConfigError { file, entry: None, field: None, message: format!("cannot read: {e}") })
+                }
             }
         }
         match Self::from_sources(sources.iter().map(|(f, t)| (f.as_path(), t.as_str()))) {

@@ -162,7 +162,15 @@ impl TableNames {
     /// Check every name against the identifier rule; the error names the bad one.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let version = self.version.iter().map(|v| ("version column", v));
-        for (what, name) in [("table", &self.table), ("key column", &self.key), ("value column", &self.value), ("expiry column", &self.expires_at)].into_iter().chain(version) {
+        for (what, name) in [
+            ("table", &self.table),
+            ("key column", &self.key),
+            ("value column", &self.value),
+            ("expiry column", &self.expires_at),
+        ]
+        .into_iter()
+        .chain(version)
+        {
             if !valid_identifier(name) {
                 return Err(format!(
                     "{what} name `{}` is not a valid identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
@@ -176,8 +184,17 @@ impl TableNames {
 
 impl SqlStoreConfig {
     pub(crate) const FIELDS: &[&str] = &[
-        "database", "table_name", "id_column_name", "payload_column_name", "expire_column_name",
-        "version_column_name", "cleanup_interval", "max_key_bytes", "max_value_bytes", "max_result_bytes", "max_concurrency",
+        "database",
+        "table_name",
+        "id_column_name",
+        "payload_column_name",
+        "expire_column_name",
+        "version_column_name",
+        "cleanup_interval",
+        "max_key_bytes",
+        "max_value_bytes",
+        "max_result_bytes",
+        "max_concurrency",
     ];
 
     pub(crate) fn parse(f: &mut Fields, limits: impl FnOnce(&mut Fields) -> Result<Limits>) -> Result<Self> {
@@ -190,7 +207,10 @@ impl SqlStoreConfig {
             if !valid_identifier(&name) {
                 return Err(f.error(
                     field,
-                    format!("`{}` is not a valid SQL identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$", name.escape_debug()),
+                    format!(
+                        "`{}` is not a valid SQL identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
+                        name.escape_debug()
+                    ),
                 ));
             }
             Ok(name)
@@ -208,11 +228,18 @@ impl SqlStoreConfig {
             Some(v) => {
                 return Err(f.error(
                     "version_column_name",
-                    format!("`{}` is not a valid SQL identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$", v.escape_debug()),
+                    format!(
+                        "`{}` is not a valid SQL identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
+                        v.escape_debug()
+                    ),
                 ));
             }
         };
-        let mut columns = vec![("id_column_name", &table.key), ("payload_column_name", &table.value), ("expire_column_name", &table.expires_at)];
+        let mut columns = vec![
+            ("id_column_name", &table.key),
+            ("payload_column_name", &table.value),
+            ("expire_column_name", &table.expires_at),
+        ];
         columns.extend(table.version.as_ref().map(|v| ("version_column_name", v)));
         for (i, (field, name)) in columns.iter().enumerate() {
             if let Some((other, _)) = columns[..i].iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {

@@ -11,9 +11,10 @@ fn load(text: &str) -> Result<Registry, RegistryError> {
 #[track_caller]
 fn rejects(text: &str, entry: Option<&str>, field: Option<&str>, needle: &str) {
     let err = load(text).expect_err("registry should be rejected");
-    let found = err.errors().iter().any(|e| {
-        e.entry.as_deref() == entry && e.field.as_deref() == field && e.message.contains(needle)
-    });
+    let found = err
+        .errors()
+        .iter()
+        .any(|e| e.entry.as_deref() == entry && e.field.as_deref() == field && e.message.contains(needle));
     assert!(found, "no error with entry {entry:?}, field {field:?}, containing {needle:?} in:\n{err}");
     for e in err.errors() {
         let shown = e.to_string();
@@ -91,7 +92,11 @@ fn loads_folders_recursively_and_resolves_references_across_files() {
         "namespace: web\nentries:\n  - name: guest\n    kind: wasm.component\n    path: guest.wasm\n    stores: [data:cache]\n    default_store: data:cache\n    args: [--verbose]\n    env: {MODE: test, N: 3}\n    limits: {max_memory: 64MiB, timeout: 30s}\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("nested/b.yml"), "namespace: data\nentries:\n  - name: cache\n    kind: store.memory\n").unwrap();
+    std::fs::write(
+        dir.path().join("nested/b.yml"),
+        "namespace: data\nentries:\n  - name: cache\n    kind: store.memory\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not yaml: [").unwrap();
     let r = Registry::load(&[dir.path()]).unwrap();
     let Kind::Component(c) = &r.get("web:guest").unwrap().kind else { panic!() };
@@ -120,7 +125,12 @@ fn rejects_negative_max_size() {
 
 #[test]
 fn rejects_max_size_of_wrong_type() {
-    rejects(&format!("{MEMORY}    max_size: lots\n"), Some("app:sessions"), Some("max_size"), "expected a whole number, got a string");
+    rejects(
+        &format!("{MEMORY}    max_size: lots\n"),
+        Some("app:sessions"),
+        Some("max_size"),
+        "expected a whole number, got a string",
+    );
 }
 
 #[test]
@@ -130,32 +140,62 @@ fn rejects_fractional_max_size() {
 
 #[test]
 fn rejects_unknown_field_and_lists_known_ones() {
-    rejects(&format!("{MEMORY}    max_sise: 10\n"), Some("app:sessions"), Some("max_sise"), "unknown field; expected one of: name, kind, meta, lifecycle, max_size");
+    rejects(
+        &format!("{MEMORY}    max_sise: 10\n"),
+        Some("app:sessions"),
+        Some("max_sise"),
+        "unknown field; expected one of: name, kind, meta, lifecycle, max_size",
+    );
 }
 
 #[test]
 fn rejects_unknown_lifecycle_field() {
-    rejects(&format!("{MEMORY}    lifecycle: {{autostart: true}}\n"), Some("app:sessions"), Some("lifecycle.autostart"), "unknown field");
+    rejects(
+        &format!("{MEMORY}    lifecycle: {{autostart: true}}\n"),
+        Some("app:sessions"),
+        Some("lifecycle.autostart"),
+        "unknown field",
+    );
 }
 
 #[test]
 fn rejects_bad_duration() {
-    rejects(&format!("{MEMORY}    cleanup_interval: five minutes\n"), Some("app:sessions"), Some("cleanup_interval"), "not a duration");
+    rejects(
+        &format!("{MEMORY}    cleanup_interval: five minutes\n"),
+        Some("app:sessions"),
+        Some("cleanup_interval"),
+        "not a duration",
+    );
 }
 
 #[test]
 fn rejects_duration_given_as_number() {
-    rejects(&format!("{MEMORY}    cleanup_interval: 300\n"), Some("app:sessions"), Some("cleanup_interval"), "a duration such as");
+    rejects(
+        &format!("{MEMORY}    cleanup_interval: 300\n"),
+        Some("app:sessions"),
+        Some("cleanup_interval"),
+        "a duration such as",
+    );
 }
 
 #[test]
 fn rejects_non_boolean_auto_start() {
-    rejects(&format!("{MEMORY}    lifecycle:\n      auto_start: yes please\n"), Some("app:sessions"), Some("lifecycle.auto_start"), "true or false");
+    rejects(
+        &format!("{MEMORY}    lifecycle:\n      auto_start: yes please\n"),
+        Some("app:sessions"),
+        Some("lifecycle.auto_start"),
+        "true or false",
+    );
 }
 
 #[test]
 fn rejects_unknown_kind() {
-    rejects("namespace: app\nentries:\n  - {name: c, kind: store.redis}\n", Some("app:c"), Some("kind"), "unknown kind `store.redis`; this build knows: store.memory");
+    rejects(
+        "namespace: app\nentries:\n  - {name: c, kind: store.redis}\n",
+        Some("app:c"),
+        Some("kind"),
+        "unknown kind `store.redis`; this build knows: store.memory",
+    );
 }
 
 #[test]
@@ -165,12 +205,22 @@ fn rejects_missing_kind() {
 
 #[test]
 fn rejects_missing_name() {
-    rejects("namespace: app\nentries:\n  - {kind: store.memory}\n", Some("app:<entries[0]>"), Some("name"), "is required");
+    rejects(
+        "namespace: app\nentries:\n  - {kind: store.memory}\n",
+        Some("app:<entries[0]>"),
+        Some("name"),
+        "is required",
+    );
 }
 
 #[test]
 fn rejects_invalid_name() {
-    rejects("namespace: app\nentries:\n  - {name: 'a b', kind: store.memory}\n", Some("app:<entries[0]>"), Some("name"), "not a valid name");
+    rejects(
+        "namespace: app\nentries:\n  - {name: 'a b', kind: store.memory}\n",
+        Some("app:<entries[0]>"),
+        Some("name"),
+        "not a valid name",
+    );
 }
 
 #[test]
@@ -200,7 +250,12 @@ fn rejects_invalid_yaml_with_its_position() {
 
 #[test]
 fn rejects_dangling_requires() {
-    rejects(&format!("{MEMORY}    lifecycle: {{requires: [app:nothing]}}\n"), Some("app:sessions"), Some("lifecycle.requires[0]"), "`app:nothing`, which no loaded registry file declares");
+    rejects(
+        &format!("{MEMORY}    lifecycle: {{requires: [app:nothing]}}\n"),
+        Some("app:sessions"),
+        Some("lifecycle.requires[0]"),
+        "`app:nothing`, which no loaded registry file declares",
+    );
 }
 
 #[test]
@@ -225,27 +280,52 @@ fn rejects_dependency_cycle_naming_the_path() {
 
 #[test]
 fn rejects_self_reference_as_cycle() {
-    rejects(&format!("{MEMORY}    lifecycle: {{requires: [app:sessions]}}\n"), Some("app:sessions"), Some("lifecycle.requires[0]"), "dependency cycle");
+    rejects(
+        &format!("{MEMORY}    lifecycle: {{requires: [app:sessions]}}\n"),
+        Some("app:sessions"),
+        Some("lifecycle.requires[0]"),
+        "dependency cycle",
+    );
 }
 
 #[test]
 fn rejects_duplicate_ids() {
-    rejects(&format!("{MEMORY}  - name: sessions\n    kind: store.memory\n"), Some("app:sessions"), Some("name"), "duplicate ID");
+    rejects(
+        &format!("{MEMORY}  - name: sessions\n    kind: store.memory\n"),
+        Some("app:sessions"),
+        Some("name"),
+        "duplicate ID",
+    );
 }
 
 #[test]
 fn rejects_missing_env_variable() {
-    rejects(&format!("{MEMORY}    cleanup_interval: \"${{env:KVHOST_NOT_SET_ANYWHERE}}\"\n"), Some("app:sessions"), Some("cleanup_interval"), "KVHOST_NOT_SET_ANYWHERE is not set");
+    rejects(
+        &format!("{MEMORY}    cleanup_interval: \"${{env:KVHOST_NOT_SET_ANYWHERE}}\"\n"),
+        Some("app:sessions"),
+        Some("cleanup_interval"),
+        "KVHOST_NOT_SET_ANYWHERE is not set",
+    );
 }
 
 #[test]
 fn rejects_component_without_path() {
-    rejects("namespace: app\nentries:\n  - {name: g, kind: wasm.component}\n", Some("app:g"), Some("path"), "is required");
+    rejects(
+        "namespace: app\nentries:\n  - {name: g, kind: wasm.component}\n",
+        Some("app:g"),
+        Some("path"),
+        "is required",
+    );
 }
 
 #[test]
 fn rejects_component_file_that_does_not_exist() {
-    rejects("namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: missing.wasm}\n", Some("app:g"), Some("path"), "does not exist");
+    rejects(
+        "namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: missing.wasm}\n",
+        Some("app:g"),
+        Some("path"),
+        "does not exist",
+    );
 }
 
 #[test]
@@ -262,10 +342,19 @@ fn rejects_component_granted_a_non_store() {
 
 #[test]
 fn rejects_wrong_type_in_store_list() {
-    rejects("namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: x.wasm, stores: app:a}\n", Some("app:g"), Some("path"), "does not exist");
+    rejects(
+        "namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: x.wasm, stores: app:a}\n",
+        Some("app:g"),
+        Some("path"),
+        "does not exist",
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("g.wasm"), b"").unwrap();
-    let err = Registry::from_yaml(dir.path().join("r.yaml"), "namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: g.wasm, stores: [1]}\n").unwrap_err();
+    let err = Registry::from_yaml(
+        dir.path().join("r.yaml"),
+        "namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: g.wasm, stores: [1]}\n",
+    )
+    .unwrap_err();
     assert_eq!(err.errors()[0].field.as_deref(), Some("stores[0]"), "{err}");
 }
 
@@ -273,14 +362,23 @@ fn rejects_wrong_type_in_store_list() {
 fn rejects_bad_memory_limit_size() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("g.wasm"), b"").unwrap();
-    let err = Registry::from_yaml(dir.path().join("r.yaml"), "namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: g.wasm, limits: {max_memory: huge}}\n").unwrap_err();
+    let err = Registry::from_yaml(
+        dir.path().join("r.yaml"),
+        "namespace: app\nentries:\n  - {name: g, kind: wasm.component, path: g.wasm, limits: {max_memory: huge}}\n",
+    )
+    .unwrap_err();
     let e = &err.errors()[0];
     assert_eq!((e.entry.as_deref(), e.field.as_deref()), (Some("app:g"), Some("limits.max_memory")), "{err}");
 }
 
 #[test]
 fn rejects_entry_that_is_not_a_mapping() {
-    rejects("namespace: app\nentries:\n  - just a string\n", Some("app:<entries[0]>"), None, "expected a mapping, got a string");
+    rejects(
+        "namespace: app\nentries:\n  - just a string\n",
+        Some("app:<entries[0]>"),
+        None,
+        "expected a mapping, got a string",
+    );
 }
 
 #[test]
@@ -373,7 +471,13 @@ entries:
     let Kind::SqlStore(s) = &r.get("app:cache").unwrap().kind else { panic!() };
     assert_eq!(
         s.table,
-        TableNames { table: "Cache_2".into(), key: "k".into(), value: "v".into(), expires_at: "exp".into(), version: None }
+        TableNames {
+            table: "Cache_2".into(),
+            key: "k".into(),
+            value: "v".into(),
+            expires_at: "exp".into(),
+            version: None
+        }
     );
     assert_eq!(s.limits.max_key_bytes, 100);
 }
@@ -411,13 +515,28 @@ fn parses_optional_version_column() {
     let r = load(&format!("{SQL}    version_column_name: ver\n")).unwrap();
     let Kind::SqlStore(s) = &r.get("app:kv").unwrap().kind else { panic!() };
     assert_eq!(s.table.version.as_deref(), Some("ver"));
-    rejects(&format!("{SQL}    version_column_name: \"v;--\"\n"), Some("app:kv"), Some("version_column_name"), "not a valid SQL identifier");
-    rejects(&format!("{SQL}    version_column_name: value\n"), Some("app:kv"), Some("version_column_name"), "already the payload_column_name");
+    rejects(
+        &format!("{SQL}    version_column_name: \"v;--\"\n"),
+        Some("app:kv"),
+        Some("version_column_name"),
+        "not a valid SQL identifier",
+    );
+    rejects(
+        &format!("{SQL}    version_column_name: value\n"),
+        Some("app:kv"),
+        Some("version_column_name"),
+        "already the payload_column_name",
+    );
 }
 
 #[test]
 fn rejects_two_columns_with_one_name() {
-    rejects(&format!("{SQL}    payload_column_name: KEY\n"), Some("app:kv"), Some("payload_column_name"), "already the id_column_name");
+    rejects(
+        &format!("{SQL}    payload_column_name: KEY\n"),
+        Some("app:kv"),
+        Some("payload_column_name"),
+        "already the id_column_name",
+    );
 }
 
 #[test]
@@ -437,33 +556,63 @@ fn rejects_sql_store_whose_database_is_not_a_database() {
 
 #[test]
 fn rejects_dangling_database_reference() {
-    rejects(&SQL.replace("database: app:pg\n", "database: app:nope\n"), Some("app:kv"), Some("database"), "no loaded registry file declares");
+    rejects(
+        &SQL.replace("database: app:pg\n", "database: app:nope\n"),
+        Some("app:kv"),
+        Some("database"),
+        "no loaded registry file declares",
+    );
 }
 
 #[test]
 fn rejects_unknown_connection_option() {
-    rejects(&SQL.replace("database: test\n", "database: test\n    options: {sslmod: require}\n"), Some("app:pg"), Some("options.sslmod"), "accepted: sslmode, application_name");
+    rejects(
+        &SQL.replace("database: test\n", "database: test\n    options: {sslmod: require}\n"),
+        Some("app:pg"),
+        Some("options.sslmod"),
+        "accepted: sslmode, application_name",
+    );
 }
 
 #[test]
 fn rejects_out_of_range_port() {
-    rejects(&SQL.replace("database: test\n", "database: test\n    port: 70000\n"), Some("app:pg"), Some("port"), "not a TCP port");
+    rejects(
+        &SQL.replace("database: test\n", "database: test\n    port: 70000\n"),
+        Some("app:pg"),
+        Some("port"),
+        "not a TCP port",
+    );
 }
 
 #[test]
 fn rejects_zero_pool_size() {
-    rejects(&SQL.replace("database: test\n", "database: test\n    pool: {max_open: 0}\n"), Some("app:pg"), Some("pool.max_open"), "at least 1");
+    rejects(
+        &SQL.replace("database: test\n", "database: test\n    pool: {max_open: 0}\n"),
+        Some("app:pg"),
+        Some("pool.max_open"),
+        "at least 1",
+    );
 }
 
 #[test]
 fn rejects_sqlite_without_file_and_server_fields_on_sqlite() {
     rejects("namespace: a\nentries:\n  - {name: l, kind: db.sql.sqlite}\n", Some("a:l"), Some("file"), "is required");
-    rejects("namespace: a\nentries:\n  - {name: l, kind: db.sql.sqlite, file: x.db, host: h}\n", Some("a:l"), Some("host"), "unknown field");
+    rejects(
+        "namespace: a\nentries:\n  - {name: l, kind: db.sql.sqlite, file: x.db, host: h}\n",
+        Some("a:l"),
+        Some("host"),
+        "unknown field",
+    );
 }
 
 #[test]
 fn rejects_server_database_without_database_name() {
-    rejects("namespace: a\nentries:\n  - {name: p, kind: db.sql.postgres}\n", Some("a:p"), Some("database"), "is required");
+    rejects(
+        "namespace: a\nentries:\n  - {name: p, kind: db.sql.postgres}\n",
+        Some("a:p"),
+        Some("database"),
+        "is required",
+    );
 }
 
 /// Load a registry whose component `app:g` has these extra fields, beside a
@@ -472,7 +621,9 @@ fn rejects_server_database_without_database_name() {
 fn component_with(fields: &str) -> Result<Registry, RegistryError> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("g.wasm"), b"").unwrap();
-    let text = format!("namespace: app\nentries:\n  - {{name: kv, kind: store.memory}}\n  - {{name: g, kind: wasm.component, path: g.wasm, {fields}}}\n");
+    let text = format!(
+        "namespace: app\nentries:\n  - {{name: kv, kind: store.memory}}\n  - {{name: g, kind: wasm.component, path: g.wasm, {fields}}}\n"
+    );
     Registry::from_yaml(dir.path().join("reg.yaml"), &text)
 }
 
@@ -486,7 +637,8 @@ fn component_rejects(fields: &str, field: &str, needle: &str) {
 
 #[test]
 fn parses_prefix_and_read_only_grants() {
-    let r = component_with("stores: [{id: app:kv, prefix: \"user:\", access: read}, {id: app:kv, access: write}]").unwrap();
+    let r =
+        component_with("stores: [{id: app:kv, prefix: \"user:\", access: read}, {id: app:kv, access: write}]").unwrap();
     let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
     assert_eq!(c.stores, [crate::Grant::new("app:kv").prefix("user:").read_only(), crate::Grant::new("app:kv")]);
 }
@@ -503,7 +655,11 @@ fn rejects_grant_without_id() {
 
 #[test]
 fn rejects_unknown_field_in_grant() {
-    component_rejects("stores: [app:kv, {id: app:kv, prefx: \"a:\"}]", "stores[1].prefx", "expected one of: id, prefix, access");
+    component_rejects(
+        "stores: [app:kv, {id: app:kv, prefx: \"a:\"}]",
+        "stores[1].prefx",
+        "expected one of: id, prefix, access",
+    );
 }
 
 #[test]
@@ -518,17 +674,28 @@ fn rejects_store_list_that_is_not_a_list() {
 
 #[test]
 fn parses_store_result_and_concurrency_limits() {
-    let r = load(&format!("{MEMORY}    max_result_bytes: 1MiB\n    max_concurrency: 8\n    max_value_bytes: 64KiB\n")).unwrap();
+    let r = load(&format!("{MEMORY}    max_result_bytes: 1MiB\n    max_concurrency: 8\n    max_value_bytes: 64KiB\n"))
+        .unwrap();
     let Kind::MemoryStore(m) = &r.get("app:sessions").unwrap().kind else { panic!() };
     assert_eq!((m.limits.max_result_bytes, m.limits.max_concurrency, m.limits.max_value_bytes), (1 << 20, 8, 64 << 10));
 }
 
 #[test]
 fn rejects_result_limit_smaller_than_one_key() {
-    rejects(&format!("{MEMORY}    max_result_bytes: 100\n"), Some("app:sessions"), Some("max_result_bytes"), "at least one key");
+    rejects(
+        &format!("{MEMORY}    max_result_bytes: 100\n"),
+        Some("app:sessions"),
+        Some("max_result_bytes"),
+        "at least one key",
+    );
 }
 
 #[test]
 fn rejects_negative_concurrency_limit() {
-    rejects(&format!("{MEMORY}    max_concurrency: -4\n"), Some("app:sessions"), Some("max_concurrency"), "must not be negative");
+    rejects(
+        &format!("{MEMORY}    max_concurrency: -4\n"),
+        Some("app:sessions"),
+        Some("max_concurrency"),
+        "must not be negative",
+    );
 }

@@ -40,9 +40,7 @@ pub fn substitute_env(text: &str) -> Result<String, String> {
     while let Some(start) = rest.find(OPEN) {
         out.push_str(&rest[..start]);
         let after = &rest[start + OPEN.len()..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| format!("unterminated `${{env:` in `{text}`; write ${{env:NAME}}"))?;
+        let end = after.find('}').ok_or_else(|| format!("unterminated `${{env:` in `{text}`; write ${{env:NAME}}"))?;
         let name = &after[..end];
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(format!("`${{env:{name}}}` is not a valid variable reference"));

@@ -69,7 +69,10 @@ impl SqlStore {
                 let values: Vec<&[u8]> = order.iter().map(|k| last[k]).collect();
                 let exp = vec![expires; order.len()];
                 let q = sqlx::query(self.sql.set_any.clone()).bind(&order).bind(&values).bind(&exp);
-                let q = match version { Some(v) => q.bind(vec![v; order.len()]), None => q };
+                let q = match version {
+                    Some(v) => q.bind(vec![v; order.len()]),
+                    None => q,
+                };
                 q.execute(p).await.map(drop)
             } else {
                 with_pool!(&self.db.pool, p => {

@@ -5,10 +5,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
+use sqlx::Connection as _;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::Connection as _;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::Dialect;
@@ -91,15 +91,13 @@ impl SqlDatabase {
                 if let Some(v) = opt("application_name") {
                     o = o.application_name(v);
                 }
-                let runtime_params = cfg.options.iter().filter(|(k, _)| !matches!(k.as_str(), "sslmode" | "application_name"));
+                let runtime_params =
+                    cfg.options.iter().filter(|(k, _)| !matches!(k.as_str(), "sslmode" | "application_name"));
                 o = o.options(runtime_params);
                 // One direct attempt first: the pool would retry a refused
                 // connection until its timeout and hide the reason.
                 sqlx::PgConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
-                let pool = server_pool_options::<sqlx::Postgres>(p)
-                    .connect_with(o)
-                    .await
-                    .map_err(&unreachable)?;
+                let pool = server_pool_options::<sqlx::Postgres>(p).connect_with(o).await.map_err(&unreachable)?;
                 Pool::Postgres(pool)
             }
             (DatabaseTarget::Server { host, port, database, username, password }, _) => {
@@ -123,10 +121,7 @@ impl SqlDatabase {
                     o = o.statement_cache_capacity(v.parse().map_err(|_| bad("statement_cache_capacity", v))?);
                 }
                 sqlx::MySqlConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
-                let pool = server_pool_options::<sqlx::MySql>(p)
-                    .connect_with(o)
-                    .await
-                    .map_err(&unreachable)?;
+                let pool = server_pool_options::<sqlx::MySql>(p).connect_with(o).await.map_err(&unreachable)?;
                 Pool::Mysql(pool)
             }
             (DatabaseTarget::Sqlite { file }, _) => {

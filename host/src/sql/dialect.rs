@@ -104,7 +104,9 @@ impl Dialect {
     /// The keys accepted in a database entry's `options`.
     pub fn option_keys(self) -> &'static [&'static str] {
         match self {
-            Self::Postgres => &["sslmode", "application_name", "search_path", "statement_timeout", "lock_timeout", "timezone"],
+            Self::Postgres => {
+                &["sslmode", "application_name", "search_path", "statement_timeout", "lock_timeout", "timezone"]
+            }
             Self::Mysql => &["ssl_mode", "charset", "collation", "timezone", "statement_cache_capacity"],
             Self::Sqlite => &["journal_mode", "synchronous", "busy_timeout"],
         }
@@ -147,7 +149,10 @@ impl Dialect {
         let cleanup = match self {
             // MySQL has DELETE ... LIMIT but no LIMIT inside IN (subquery).
             Self::Mysql => format!("DELETE FROM {t} WHERE {e} <= ? LIMIT {CLEANUP_BATCH}"),
-            _ => format!("DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t} WHERE {e} <= {} LIMIT {CLEANUP_BATCH})", p(1)),
+            _ => format!(
+                "DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t} WHERE {e} <= {} LIMIT {CLEANUP_BATCH})",
+                p(1)
+            ),
         };
         let sql = |s: String| AssertSqlSafe(s).into_sql_str();
         Statements {
@@ -157,7 +162,12 @@ impl Dialect {
                 None => format!("SELECT {v} FROM {t} WHERE {k} = {} AND {live}", p(1)),
             }),
             exists: sql(format!("SELECT 1 FROM {t} WHERE {k} = {} AND {live}", p(1))),
-            set: sql(format!("INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES ({}, {}, {}{ver_val}) {upsert}", p(1), p(2), p(3))),
+            set: sql(format!(
+                "INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES ({}, {}, {}{ver_val}) {upsert}",
+                p(1),
+                p(2),
+                p(3)
+            )),
             delete: sql(format!("DELETE FROM {t} WHERE {k} = {} AND {live}", p(1))),
             clear: sql(format!("DELETE FROM {t}")),
             cleanup: sql(cleanup),
@@ -182,9 +192,16 @@ impl Dialect {
                 Self::Sqlite => format!("SELECT {v}, {e}{ver_col} FROM {t} WHERE {k} = ?1"),
                 _ => format!("SELECT {v}, {e}{ver_col} FROM {t} WHERE {k} = {} FOR UPDATE", p(1)),
             }),
-            insert: sql(format!("INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES ({}, {}, {}{ver_val})", p(1), p(2), p(3))),
+            insert: sql(format!(
+                "INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES ({}, {}, {}{ver_val})",
+                p(1),
+                p(2),
+                p(3)
+            )),
             update: sql(match &ver {
-                Some(c) => format!("UPDATE {t} SET {v} = {}, {e} = {}, {c} = {} WHERE {k} = {}", p(1), p(2), p(3), p(4)),
+                Some(c) => {
+                    format!("UPDATE {t} SET {v} = {}, {e} = {}, {c} = {} WHERE {k} = {}", p(1), p(2), p(3), p(4))
+                }
                 None => format!("UPDATE {t} SET {v} = {}, {e} = {} WHERE {k} = {}", p(1), p(2), p(3)),
             }),
             get_any: sql(format!("SELECT {k}, {v} FROM {t} WHERE {k} = ANY($1) AND {live}")),
@@ -192,7 +209,9 @@ impl Dialect {
                 Some(c) => format!(
                     "INSERT INTO {t} ({k}, {v}, {e}, {c}) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[], $4::int8[]) {upsert}"
                 ),
-                None => format!("INSERT INTO {t} ({k}, {v}, {e}) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[]) {upsert}"),
+                None => format!(
+                    "INSERT INTO {t} ({k}, {v}, {e}) SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::int8[]) {upsert}"
+                ),
             }),
             delete_any: sql(format!("DELETE FROM {t} WHERE {k} = ANY($1) AND {live}")),
         }
@@ -203,7 +222,8 @@ impl Dialect {
     /// new value's (time-based) version, so it grows even across delete and
     /// re-insert of a key.
     fn upsert(self, names: &TableNames) -> String {
-        let (t, k, v, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let (t, k, v, e) =
+            (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
         let ver = names.version.as_deref().map(|c| self.quote(c));
         match (self, ver) {
             (Self::Mysql, None) => format!("ON DUPLICATE KEY UPDATE {v} = VALUES({v}), {e} = VALUES({e})"),
@@ -213,7 +233,9 @@ impl Dialect {
             (_, None) => format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}"),
             (_, Some(c)) => {
                 let max = if self == Self::Sqlite { "max" } else { "GREATEST" };
-                format!("ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}, {c} = {max}({t}.{c} + 1, excluded.{c})")
+                format!(
+                    "ON CONFLICT ({k}) DO UPDATE SET {v} = excluded.{v}, {e} = excluded.{e}, {c} = {max}({t}.{c} + 1, excluded.{c})"
+                )
             }
         }
     }
@@ -225,25 +247,33 @@ impl Dialect {
 
     /// `SELECT k, v ... WHERE k IN (n keys) AND live(?)` for MySQL and SQLite.
     pub(crate) fn get_in(self, names: &TableNames, n: usize) -> SqlStr {
-        let (t, k, v, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
-        AssertSqlSafe(format!("SELECT {k}, {v} FROM {t} WHERE {k} IN ({}) AND ({e} IS NULL OR {e} > ?)", Self::params(n))).into_sql_str()
+        let (t, k, v, e) =
+            (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        AssertSqlSafe(format!(
+            "SELECT {k}, {v} FROM {t} WHERE {k} IN ({}) AND ({e} IS NULL OR {e} > ?)",
+            Self::params(n)
+        ))
+        .into_sql_str()
     }
 
     /// `DELETE ... WHERE k IN (n keys) AND live(?)` for MySQL and SQLite.
     pub(crate) fn delete_in(self, names: &TableNames, n: usize) -> SqlStr {
         let (t, k, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.expires_at));
-        AssertSqlSafe(format!("DELETE FROM {t} WHERE {k} IN ({}) AND ({e} IS NULL OR {e} > ?)", Self::params(n))).into_sql_str()
+        AssertSqlSafe(format!("DELETE FROM {t} WHERE {k} IN ({}) AND ({e} IS NULL OR {e} > ?)", Self::params(n)))
+            .into_sql_str()
     }
 
     /// A multi-row upsert of `n` rows for MySQL and SQLite.
     pub(crate) fn set_rows(self, names: &TableNames, n: usize) -> SqlStr {
-        let (t, k, v, e) = (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
+        let (t, k, v, e) =
+            (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
         let (ver_col, row) = match &names.version {
             Some(c) => (format!(", {}", self.quote(c)), "(?, ?, ?, ?)"),
             None => (String::new(), "(?, ?, ?)"),
         };
         let rows = vec![row; n].join(", ");
-        AssertSqlSafe(format!("INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES {rows} {}", self.upsert(names))).into_sql_str()
+        AssertSqlSafe(format!("INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES {rows} {}", self.upsert(names)))
+            .into_sql_str()
     }
 
     /// The DDL that creates a store's table and expiry index, one statement
@@ -258,7 +288,9 @@ impl Dialect {
         let i = self.quote(&index_name);
         match self {
             Self::Postgres => vec![
-                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARCHAR({max_key_bytes}) PRIMARY KEY,\n    {v} BYTEA NOT NULL,\n    {e} BIGINT{ver_pg}\n)"),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARCHAR({max_key_bytes}) PRIMARY KEY,\n    {v} BYTEA NOT NULL,\n    {e} BIGINT{ver_pg}\n)"
+                ),
                 format!("CREATE INDEX IF NOT EXISTS {i} ON {t} ({e}) WHERE {e} IS NOT NULL"),
             ],
             // VARBINARY keys compare byte for byte: MySQL's text collations
@@ -267,7 +299,10 @@ impl Dialect {
                 "CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARBINARY({max_key_bytes}) NOT NULL PRIMARY KEY,\n    {v} LONGBLOB NOT NULL,\n    {e} BIGINT NULL{ver_pg},\n    INDEX {i} ({e})\n)"
             )],
             Self::Sqlite => vec![
-                format!("CREATE TABLE IF NOT EXISTS {t} (\n    {k} TEXT NOT NULL PRIMARY KEY,\n    {v} BLOB NOT NULL,\n    {e} INTEGER{}\n)", ver.as_ref().map(|c| format!(",\n    {c} INTEGER NOT NULL DEFAULT 0")).unwrap_or_default()),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {t} (\n    {k} TEXT NOT NULL PRIMARY KEY,\n    {v} BLOB NOT NULL,\n    {e} INTEGER{}\n)",
+                    ver.as_ref().map(|c| format!(",\n    {c} INTEGER NOT NULL DEFAULT 0")).unwrap_or_default()
+                ),
                 format!("CREATE INDEX IF NOT EXISTS {i} ON {t} ({e}) WHERE {e} IS NOT NULL"),
             ],
         }
@@ -295,7 +330,11 @@ mod tests {
     fn mysql_quotes_reserved_key_column_with_backticks() {
         let s = Dialect::Mysql.statements(&TableNames::new("kv"));
         assert!(s.get.as_str().starts_with("SELECT `value` FROM `kv` WHERE `key` = ? AND"), "{}", s.get.as_str());
-        assert!(s.set.as_str().ends_with("ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `expires_at` = VALUES(`expires_at`)"));
+        assert!(
+            s.set
+                .as_str()
+                .ends_with("ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `expires_at` = VALUES(`expires_at`)")
+        );
         assert_eq!(s.cleanup.as_str(), "DELETE FROM `kv` WHERE `expires_at` <= ? LIMIT 1000");
     }
 

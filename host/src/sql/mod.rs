@@ -36,8 +36,21 @@ mod tests {
     fn rejects_hostile_identifiers() {
         let long = "a".repeat(64);
         for bad in [
-            "", "1abc", "kv store", "kv;DROP TABLE users", "kv\"--", "kv`x", "kv'", "kv\0", "ké", "a-b", "a.b",
-            "kv)", long.as_str(), "\u{FF21}", "kv\n",
+            "",
+            "1abc",
+            "kv store",
+            "kv;DROP TABLE users",
+            "kv\"--",
+            "kv`x",
+            "kv'",
+            "kv\0",
+            "ké",
+            "a-b",
+            "a.b",
+            "kv)",
+            long.as_str(),
+            "\u{FF21}",
+            "kv\n",
         ] {
             assert!(!valid_identifier(bad), "{bad:?}");
         }

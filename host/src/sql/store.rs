@@ -51,7 +51,11 @@ impl SqlStore {
         if let Err(e) = probe {
             let text = e.to_string();
             if let Error::Unavailable(_) = map_err(id, e) {
-                anyhow::bail!("cannot check table {} in {}: the database is unavailable ({text})", names.table, db.id());
+                anyhow::bail!(
+                    "cannot check table {} in {}: the database is unavailable ({text})",
+                    names.table,
+                    db.id()
+                );
             }
             let missing_table = text.contains("does not exist") && !text.contains("column")
                 || text.contains("doesn't exist")
@@ -186,7 +190,8 @@ impl SqlStore {
 fn backoff(attempt: u32) {
     use std::hash::BuildHasher;
     let cap_us = 500u64 << attempt.min(6);
-    let jitter = std::collections::hash_map::RandomState::new().hash_one((attempt, std::thread::current().id())) % cap_us;
+    let jitter =
+        std::collections::hash_map::RandomState::new().hash_one((attempt, std::thread::current().id())) % cap_us;
     std::thread::sleep(Duration::from_micros(cap_us / 2 + jitter / 2));
 }
 
@@ -214,8 +219,7 @@ impl From<sqlx::Error> for TxError {
 fn is_retryable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517" | "6"))
+            db.is_unique_violation() || matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517" | "6"))
         }
         _ => false,
     }

@@ -57,9 +57,7 @@ fn runner(no_cache: bool) -> anyhow::Result<Runner> {
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
+    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -131,7 +129,9 @@ fn preset(store: &dyn kvhost::Store, pairs: &[(String, String)]) -> anyhow::Resu
 
 async fn run_registry(args: RunArgs, runner: Arc<Runner>) -> anyhow::Result<ExitCode> {
     if !args.allow.is_empty() || args.default_store.is_some() || !args.kv.is_empty() {
-        bail!("--allow, --default-store and --kv apply to a GUEST; registry components take their grants from the registry");
+        bail!(
+            "--allow, --default-store and --kv apply to a GUEST; registry components take their grants from the registry"
+        );
     }
     let registry = Registry::load(&args.configs)?;
     let mut runtime = Runtime::new(registry);

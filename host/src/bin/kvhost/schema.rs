@@ -9,7 +9,9 @@ use kvhost::sql::Dialect;
 use kvhost::{Limits, Runtime};
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  kvhost schema --dialect postgres --table kv_store\n  kvhost schema --config registry.yaml app:cache --apply")]
+#[command(
+    after_help = "Examples:\n  kvhost schema --dialect postgres --table kv_store\n  kvhost schema --config registry.yaml app:cache --apply"
+)]
 pub struct SchemaArgs {
     /// postgres, mysql (or mariadb), or sqlite.
     #[arg(long, value_parser = parse_dialect, required_unless_present = "configs", conflicts_with = "configs")]
@@ -76,7 +78,10 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if matches!(db.target, kvhost::registry::DatabaseTarget::Sqlite { file: None }) {
-        bail!("{} is a SQLite :memory: database: kvhost creates its tables at start, so there is nothing to apply", store.database);
+        bail!(
+            "{} is a SQLite :memory: database: kvhost creates its tables at start, so there is nothing to apply",
+            store.database
+        );
     }
     let database = store.database.clone();
     let mut runtime = Runtime::new(registry.clone());

@@ -189,3 +189,22 @@ fn keys_lists_what_guests_wrote_to_a_store() {
     assert!(!out.status.success());
     assert!(text(&out).1.contains("`app:db` is a db.sql.sqlite, not a store"), "{:?}", text(&out));
 }
+
+#[test]
+fn allow_flag_narrows_a_grant_to_a_prefix_and_to_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path(), STORES);
+    let guest = rust_guest();
+    let g = guest.to_str().unwrap();
+    let base = ["run", "--config", &reg, "--allow", "app:cache,prefix=user:,access=read", "--default-store", "app:cache"];
+    let out = kvhost(&[&base[..], &[g, "probe", "user:1"]].concat());
+    let stdout = text(&out).0;
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(stdout.contains("get: ok\n") && stdout.contains("set: access-denied\n"), "{stdout}");
+    let out = kvhost(&[&base[..], &[g, "probe", "admin:1"]].concat());
+    assert!(text(&out).0.contains("get: access-denied\n"), "{:?}", text(&out));
+
+    let out = kvhost(&["run", "--config", &reg, "--allow", "app:cache,prefx=a", g]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("`prefx=a`: expected prefix=P or access=read|write"), "{:?}", text(&out));
+}

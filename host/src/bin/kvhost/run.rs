@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use kvhost::registry::{GuestLimits, Registry};
-use kvhost::{GuestRun, KvCtx, MemoryStore, Runner, Runtime, Stdio, Stores};
+use kvhost::{Access, Grant, GuestRun, KvCtx, MemoryStore, Runner, Runtime, Stdio, Stores};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// Registry file or folder (repeatable).
     #[arg(long = "config", short = 'c', value_name = "PATH")]
     configs: Vec<PathBuf>,
-    /// A store ID the guest may open (repeatable; needs --config).
-    #[arg(long, value_name = "STORE_ID")]
-    allow: Vec<String>,
+    /// A store the guest may open (repeatable; needs --config), optionally
+    /// narrowed: app:cache,prefix=user:,access=read
+    #[arg(long, value_name = "STORE_ID[,prefix=P][,access=read]", value_parser = parse_grant)]
+    allow: Vec<Grant>,
     /// The store that open("") and open("default") give the guest.
     #[arg(long, value_name = "STORE_ID")]
     default_store: Option<String>,
@@ -56,6 +57,22 @@ fn runner(no_cache: bool) -> anyhow::Result<Runner> {
     }
 }
 
+/// `ID[,prefix=P][,access=read|write]`, as registry `stores:` entries say it.
+fn parse_grant(s: &str) -> Result<Grant, String> {
+    let mut parts = s.split(',');
+    let id = parts.next().filter(|id| !id.is_empty()).ok_or("a grant starts with a store ID")?;
+    let mut grant = Grant::new(id);
+    for part in parts {
+        match part.split_once('=') {
+            Some(("prefix", p)) => grant.prefix = p.to_owned(),
+            Some(("access", "read")) => grant.access = Access::Read,
+            Some(("access", "write" | "read-write")) => grant.access = Access::ReadWrite,
+            _ => return Err(format!("`{part}`: expected prefix=P or access=read|write")),
+        }
+    }
+    Ok(grant)
+}
+
 fn parse_pair(s: &str) -> Result<(String, String), String> {
     s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
@@ -70,7 +87,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let limits = GuestLimits { max_memory: args.max_memory, timeout: args.timeout };
     let (kv, runtime) = if args.configs.is_empty() {
-        if let Some(id) = args.allow.first().or(args.default_store.as_ref()) {
+        if let Some(id) = args.allow.first().map(|g| &g.store).or(args.default_store.as_ref()) {
             bail!("--allow/--default-store {id} needs --config: without a registry the guest gets one in-memory store");
         }
         let stores = Stores::new();
@@ -81,7 +98,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         let registry = Registry::load(&args.configs)?;
         let mut runtime = Runtime::new(registry);
-        let mut wanted = args.allow.clone();
+        let mut wanted: Vec<String> = args.allow.iter().map(|g| g.store.clone()).collect();
         wanted.extend(args.default_store.clone());
         for id in &wanted {
             match runtime.registry().get(id) {
@@ -92,8 +109,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         runtime.start(&wanted).await?;
         let mut b = KvCtx::builder(runtime.stores().clone());
-        for id in &args.allow {
-            b = b.allow(id);
+        for grant in &args.allow {
+            b = b.grant(grant.clone());
         }
         if let Some(id) = &args.default_store {
             b = b.default_store(id);

@@ -196,7 +196,8 @@ fn allow_flag_narrows_a_grant_to_a_prefix_and_to_reads() {
     let reg = registry(dir.path(), STORES);
     let guest = rust_guest();
     let g = guest.to_str().unwrap();
-    let base = ["run", "--config", &reg, "--allow", "app:cache,prefix=user:,access=read", "--default-store", "app:cache"];
+    let base =
+        ["run", "--config", &reg, "--allow", "app:cache,prefix=user:,access=read", "--default-store", "app:cache"];
     let out = kvhost(&[&base[..], &[g, "probe", "user:1"]].concat());
     let stdout = text(&out).0;
     assert!(out.status.success(), "{:?}", text(&out));

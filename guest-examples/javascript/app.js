@@ -13,9 +13,10 @@ import { getStdout } from 'wasi:cli/stdout@0.2.12';
 // QuickJS has no TextEncoder and no console; keys, values and output here are ASCII.
 const bytes = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const text = (b) => (b == null ? null : String.fromCharCode(...b));
-// Streams are fetched per call: top-level code runs when the component is
+// Streams are taken on first use: top-level code runs when the component is
 // built (pre-initialized), so a handle taken there would not exist at run time.
-const say = (line) => getStdout().blockingWriteAndFlush(bytes(`${line}\n`));
+let stdout = null;
+const say = (line) => (stdout ??= getStdout()).blockingWriteAndFlush(bytes(`${line}\n`));
 const complain = (line) => getStderr().blockingWriteAndFlush(bytes(`${line}\n`));
 
 // A store error arrives as an exception whose payload is the WIT variant.

@@ -110,3 +110,46 @@ fn kvhost_run_uses_the_cache_unless_told_not_to() {
     run(&[]);
     assert_eq!(entries(), 1, "the second run reuses the entry");
 }
+
+/// The size of `bytes`' entry once compiled, measured in a scratch cache.
+fn entry_size(runner: &Runner, bytes: &[u8]) -> u64 {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = ComponentCache::open(dir.path()).unwrap();
+    cache.load(runner.engine(), bytes).unwrap();
+    std::fs::metadata(cache.entry_path(runner.engine(), bytes)).unwrap().len()
+}
+
+#[test]
+fn least_recently_used_entries_are_evicted_past_max_bytes() {
+    let runner = Runner::new().unwrap();
+    let a = guest_bytes();
+    let b = std::fs::read(kvhost_tests::build_rust_guest("memory-store", "kvhost_memory_store")).unwrap();
+    let c = std::fs::read(kvhost_tests::build_rust_guest("rust-wasi-draft", "kv-draft")).unwrap();
+    let (sa, sb, sc) = (entry_size(&runner, &a), entry_size(&runner, &b), entry_size(&runner, &c));
+    let dir = tempfile::tempdir().unwrap();
+    // Room for all three but one byte.
+    let cache = ComponentCache::open(dir.path()).unwrap().max_bytes(sa + sb + sc - 1);
+    let exists = |bytes: &[u8]| cache.entry_path(runner.engine(), bytes).is_file();
+    cache.load(runner.engine(), &a).unwrap();
+    cache.load(runner.engine(), &b).unwrap();
+    assert_eq!(cache.load(runner.engine(), &a).unwrap().1, Source::Cache, "a hit makes A the most recent");
+    cache.load(runner.engine(), &c).unwrap();
+    assert!(exists(&a) && exists(&c), "A was used after B, and C is new");
+    assert!(!exists(&b), "B, the least recently used, made room");
+}
+
+#[test]
+fn kvhost_run_compiles_without_a_cache_it_cannot_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = dir.path().join("file");
+    std::fs::write(&not_a_dir, b"").unwrap();
+    let out = std::process::Command::new(kvhost_bin())
+        .env("KVHOST_CACHE_DIR", &not_a_dir)
+        .args(["run", rust_guest().to_str().unwrap(), "demo"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("all 24 checks passed"), "{stdout}");
+    assert!(stderr.contains("compiling without a cache: cannot create the component cache"), "{stderr}");
+}

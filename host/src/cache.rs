@@ -11,10 +11,15 @@
 //! the key) is never deserialized: the component is compiled again and the
 //! entry replaced. Entries are written to a temporary file and renamed, so a
 //! reader never sees half of one.
+//!
+//! The folder is bounded ([`ComponentCache::DEFAULT_MAX_BYTES`], 1 GiB): after
+//! a write, the least recently used entries (a hit refreshes an entry's
+//! modification time) are removed until the rest fit.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use hmac::{Hmac, KeyInit, Mac};
@@ -38,6 +43,7 @@ pub enum Source {
 pub struct ComponentCache {
     dir: PathBuf,
     key: [u8; 32],
+    max_bytes: u64,
 }
 
 impl std::fmt::Debug for ComponentCache {
@@ -47,6 +53,10 @@ impl std::fmt::Debug for ComponentCache {
 }
 
 impl ComponentCache {
+    /// Default bound on the entries' total size: 1 GiB (a Python guest's
+    /// compiled form is about 40 MB).
+    pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
     /// The default folder: `$KVHOST_CACHE_DIR`, else `$XDG_CACHE_HOME/kvhost`,
     /// else `$HOME/.cache/kvhost`.
     pub fn default_dir() -> Option<PathBuf> {
@@ -62,7 +72,13 @@ impl ComponentCache {
         create_private_dir(&dir).with_context(|| format!("cannot create the component cache {}", dir.display()))?;
         let key = load_or_create_key(&dir.join("key"))
             .with_context(|| format!("cannot read or create the key of the component cache {}", dir.display()))?;
-        Ok(Self { dir, key })
+        Ok(Self { dir, key, max_bytes: Self::DEFAULT_MAX_BYTES })
+    }
+
+    /// Bound the entries' total size to `max_bytes` instead of the default.
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
     }
 
     /// The folder.
@@ -75,10 +91,12 @@ impl ComponentCache {
     pub fn load(&self, engine: &Engine, bytes: &[u8]) -> anyhow::Result<(Component, Source)> {
         let path = self.entry_path(engine, bytes);
         if let Some(component) = self.read(engine, &path) {
+            // Mark it recently used, for eviction; failing that is harmless.
+            let _ = std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
             return Ok((component, Source::Cache));
         }
         let component = Component::new(engine, bytes)?;
-        if let Err(e) = self.write(&path, &component) {
+        if let Err(e) = self.write(&path, &component).and_then(|()| self.evict()) {
             tracing::warn!(path = %path.display(), "cannot store the compiled component: {e:#}");
         }
         Ok((component, Source::Compiled))
@@ -134,6 +152,33 @@ impl ComponentCache {
         tmp.write_all(&mac.finalize().into_bytes())?;
         tmp.write_all(&code)?;
         tmp.persist(path)?;
+        Ok(())
+    }
+}
+
+impl ComponentCache {
+    /// Remove the least recently used entries until the rest fit `max_bytes`.
+    fn evict(&self) -> anyhow::Result<()> {
+        let mut entries = Vec::new();
+        for e in std::fs::read_dir(&self.dir)?.flatten() {
+            let path = e.path();
+            if path.extension().is_some_and(|x| x == "cwasm")
+                && let Ok(meta) = e.metadata()
+            {
+                entries.push((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len(), path));
+            }
+        }
+        entries.sort();
+        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+        for (_, len, path) in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            tracing::debug!(path = %path.display(), "evicting a compiled component");
+            // Another process may have removed it already.
+            let _ = std::fs::remove_file(&path);
+            total -= len;
+        }
         Ok(())
     }
 }

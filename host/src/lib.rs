@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use kvhost::{KvCtx, KvView, MemoryStore, Stores};
+//! use kvhost::{Grant, KvCtx, KvView, MemoryStore, Stores};
 //! use kvhost::wasmtime::component::{Linker, ResourceTable};
 //! use kvhost::wasmtime::{Engine, Store};
 //! use kvhost::wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -38,7 +38,16 @@
 //! // Stores are shared by every guest; grants are per guest, deny by default.
 //! let stores = Stores::new();
 //! stores.insert(Arc::new(MemoryStore::builder("app:cache").max_size(1000).build()));
-//! let kv = KvCtx::builder(stores).default_store("app:cache").build();
+//! stores.insert(Arc::new(MemoryStore::builder("app:users").build()));
+//! // This guest may also read, and only read, the keys of user 42.
+//! let kv = KvCtx::builder(stores)
+//!     .default_store("app:cache")
+//!     .grant(Grant::new("app:users").prefix("user:42:").read_only())
+//!     .build();
+//! let users = kv.open("app:users")?; // what the guest's open("app:users") gets
+//! assert_eq!(users.get("user:42:name")?, None);
+//! assert!(matches!(users.set("user:42:name", b"Ada", None), Err(kvhost::Error::AccessDenied(_))));
+//! assert!(matches!(users.get("user:7:name"), Err(kvhost::Error::AccessDenied(_))));
 //!
 //! let mut store = Store::new(&engine, Host { wasi: WasiCtx::builder().build(), table: ResourceTable::new(), kv });
 //! // let component = Component::from_file(&engine, "guest.wasm")?;

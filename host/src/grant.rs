@@ -21,6 +21,19 @@ pub enum Access {
     ReadWrite,
 }
 
+impl std::str::FromStr for Access {
+    type Err = String;
+
+    /// `read`, or `write` (also `read-write`), as registries and `--allow` spell it.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "read" => Ok(Access::Read),
+            "write" | "read-write" => Ok(Access::ReadWrite),
+            other => Err(format!("unknown access `{other}`; expected read or write")),
+        }
+    }
+}
+
 /// One store a guest may open, optionally limited to keys with a prefix or to reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {

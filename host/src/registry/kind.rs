@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::error::ConfigError;
 use super::fields::Fields;
 use super::sql::{DatabaseConfig, SqlStoreConfig};
-use crate::grant::{Access, Grant};
+use crate::grant::Grant;
 use crate::sql::Dialect;
 use crate::store::Limits;
 
@@ -197,13 +197,9 @@ fn parse_grants(f: &mut Fields) -> Result<Vec<Grant>> {
                 let mut g = f.nested_value(&name, item)?;
                 let mut grant = Grant::new(g.required_string("id")?);
                 grant.prefix = g.string("prefix")?.unwrap_or_default();
-                grant.access = match g.string("access")?.as_deref() {
-                    None | Some("write" | "read-write") => Access::ReadWrite,
-                    Some("read") => Access::Read,
-                    Some(other) => {
-                        return Err(g.error("access", format!("unknown access `{other}`; expected read or write")));
-                    }
-                };
+                if let Some(access) = g.string("access")? {
+                    grant.access = access.parse().map_err(|m: String| g.error("access", m))?;
+                }
                 g.finish(&["id", "prefix", "access"])?;
                 grant
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use kvhost::registry::{GuestLimits, Registry};
-use kvhost::{Access, Grant, GuestRun, KvCtx, MemoryStore, Runner, Runtime, Stdio, Stores};
+use kvhost::{Grant, GuestRun, KvCtx, MemoryStore, Runner, Runtime, Stdio, Stores};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -65,8 +65,7 @@ fn parse_grant(s: &str) -> Result<Grant, String> {
     for part in parts {
         match part.split_once('=') {
             Some(("prefix", p)) => grant.prefix = p.to_owned(),
-            Some(("access", "read")) => grant.access = Access::Read,
-            Some(("access", "write" | "read-write")) => grant.access = Access::ReadWrite,
+            Some(("access", access)) => grant.access = access.parse()?,
             _ => return Err(format!("`{part}`: expected prefix=P or access=read|write")),
         }
     }

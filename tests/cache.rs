@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use kvhost::registry::GuestLimits;
-use kvhost::{ComponentCache, GuestRun, KvCtx, MemoryStore, Runner, Source, Stdio, Stores};
-use kvhost_tests::{kvhost_bin, rust_guest, text};
+use kvhost::{Catalog, ComponentCache, GuestRun, GuestRunner as Runner, KvCtx, Limits, MemoryStore, Source, Stdio};
+use kvhost_tests::{kvhost_bin, rt, rust_guest, text};
 
 fn guest_bytes() -> Vec<u8> {
     std::fs::read(rust_guest()).unwrap()
@@ -21,8 +21,8 @@ fn second_load_comes_from_the_cache_and_runs() {
     let (component, source) = cache.load(runner.engine(), &bytes).unwrap();
     assert_eq!(source, Source::Cache);
 
-    let stores = Stores::new();
-    stores.insert(Arc::new(MemoryStore::builder("app:kv").build()));
+    let stores = Catalog::new();
+    stores.insert(Arc::new(MemoryStore::builder("app:kv").build()), Limits::default());
     let run = GuestRun {
         name: "kvdemo".into(),
         args: vec!["demo".into()],
@@ -31,7 +31,7 @@ fn second_load_comes_from_the_cache_and_runs() {
         limits: GuestLimits::default(),
         stdio: Stdio::Capture,
     };
-    let out = runner.run(&component, run).unwrap();
+    let out = rt().block_on(runner.run(&component, run)).unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("all 24 checks passed"));
 }
 

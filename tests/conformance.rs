@@ -1,39 +1,39 @@
 //! One conformance suite, the same test functions, run against every backend:
 //! memory, SQLite (file and `:memory:`), PostgreSQL and MariaDB.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use kvhost::{Error, Limits, Store};
+use kvhost::{Error, Wait};
 use kvhost_tests::backend::{Backend, Kind};
+use kvhost_tests::blocking::Blocking;
 
 const SEC: Option<Duration> = Some(Duration::from_secs(1));
 
-fn get(s: &dyn Store, k: &str) -> Option<Vec<u8>> {
+fn get(s: &Blocking, k: &str) -> Option<Vec<u8>> {
     s.get(k).unwrap()
 }
 
 fn get_of_missing_key_is_none(b: &Backend) {
-    assert_eq!(get(&*b.store, "missing"), None);
+    assert_eq!(get(&b.store, "missing"), None);
     assert!(!b.store.exists("missing").unwrap());
 }
 
 fn set_then_get_round_trips_every_byte(b: &Backend) {
     let value: Vec<u8> = (0..=255u8).chain([0, 0, b'\'', b'"', b'\\', b';']).collect();
     b.store.set("bytes", &value, None).unwrap();
-    assert_eq!(get(&*b.store, "bytes"), Some(value));
+    assert_eq!(get(&b.store, "bytes"), Some(value));
     b.store.set("empty", b"", None).unwrap();
-    assert_eq!(get(&*b.store, "empty"), Some(Vec::new()), "an empty value is a value, not absence");
+    assert_eq!(get(&b.store, "empty"), Some(Vec::new()), "an empty value is a value, not absence");
 }
 
 fn set_overwrites_value_and_ttl(b: &Backend) {
     b.store.set("k", b"old", SEC).unwrap();
     b.store.set("k", b"new", None).unwrap();
     b.clock.advance(Duration::from_secs(5));
-    assert_eq!(get(&*b.store, "k").as_deref(), Some(&b"new"[..]));
+    assert_eq!(get(&b.store, "k").as_deref(), Some(&b"new"[..]));
     b.store.set("k", b"newer", SEC).unwrap();
     b.clock.advance(Duration::from_secs(1));
-    assert_eq!(get(&*b.store, "k"), None, "the new TTL applies");
+    assert_eq!(get(&b.store, "k"), None, "the new TTL applies");
 }
 
 fn delete_reports_whether_a_live_key_existed(b: &Backend) {
@@ -51,9 +51,9 @@ fn clear_removes_every_entry_of_this_store_only(b: &Backend) {
     b.store.set("y", b"2", SEC).unwrap();
     b.other.set("x", b"3", None).unwrap();
     b.store.clear().unwrap();
-    assert_eq!(get(&*b.store, "x"), None);
-    assert_eq!(get(&*b.store, "y"), None);
-    assert_eq!(get(&*b.other, "x").as_deref(), Some(&b"3"[..]));
+    assert_eq!(get(&b.store, "x"), None);
+    assert_eq!(get(&b.store, "y"), None);
+    assert_eq!(get(&b.other, "x").as_deref(), Some(&b"3"[..]));
 }
 
 fn expired_entry_is_invisible_at_once_before_cleanup(b: &Backend) {
@@ -61,7 +61,7 @@ fn expired_entry_is_invisible_at_once_before_cleanup(b: &Backend) {
     b.clock.advance(Duration::from_millis(999));
     assert!(b.store.exists("k").unwrap(), "live one millisecond before expiry");
     b.clock.advance(Duration::from_millis(1));
-    assert_eq!(get(&*b.store, "k"), None);
+    assert_eq!(get(&b.store, "k"), None);
     assert!(!b.store.exists("k").unwrap());
 }
 
@@ -108,14 +108,14 @@ fn hostile_keys_and_values_round_trip_intact(b: &Backend) {
     for (i, k) in keys.iter().enumerate() {
         let v = format!("{k}\0value {i} '\"`;--\0").into_bytes();
         b.store.set(k, &v, None).unwrap();
-        assert_eq!(get(&*b.store, k), Some(v), "key {k:?}");
+        assert_eq!(get(&b.store, k), Some(v), "key {k:?}");
     }
     let mut big = vec![0u8; 1 << 20];
     for (i, byte) in big.iter_mut().enumerate() {
         *byte = (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3];
     }
     b.store.set("one-mebibyte", &big, None).unwrap();
-    assert_eq!(get(&*b.store, "one-mebibyte"), Some(big));
+    assert_eq!(get(&b.store, "one-mebibyte"), Some(big));
     assert_eq!(keys.iter().filter(|k| b.store.exists(k).unwrap()).count(), keys.len());
 }
 
@@ -125,7 +125,7 @@ fn keys_compare_exactly(b: &Backend) {
     }
     for k in ["key", "Key", "KEY", "key ", "kéy", "ke\u{301}y"] {
         assert_eq!(
-            get(&*b.store, k).as_deref(),
+            get(&b.store, k).as_deref(),
             Some(k.as_bytes()),
             "case, trailing space and normalization matter: {k:?}"
         );
@@ -133,7 +133,7 @@ fn keys_compare_exactly(b: &Backend) {
 }
 
 fn longest_allowed_key_round_trips(b: &Backend) {
-    let max = b.store.info().limits.max_key_bytes as usize;
+    let max = kvhost::Limits::DEFAULT_MAX_KEY_BYTES as usize;
     let key: String = "é".repeat(max / 2) + &"k".repeat(max % 2);
     assert_eq!(key.len(), max);
     b.store.set(&key, b"v", None).unwrap();
@@ -145,7 +145,7 @@ fn concurrent_writers_all_land(b: &Backend) {
     const EACH: usize = 40;
     std::thread::scope(|s| {
         for t in 0..THREADS {
-            let store = Arc::clone(&b.store);
+            let store = b.store.clone();
             s.spawn(move || {
                 for i in 0..EACH {
                     store.set(&format!("t{t}-{i}"), format!("{t}/{i}").as_bytes(), None).unwrap();
@@ -156,10 +156,10 @@ fn concurrent_writers_all_land(b: &Backend) {
     });
     for t in 0..THREADS {
         for i in 0..EACH {
-            assert_eq!(get(&*b.store, &format!("t{t}-{i}")), Some(format!("{t}/{i}").into_bytes()));
+            assert_eq!(get(&b.store, &format!("t{t}-{i}")), Some(format!("{t}/{i}").into_bytes()));
         }
     }
-    let last = get(&*b.store, "contended").expect("the contended key holds one writer's value");
+    let last = get(&b.store, "contended").expect("the contended key holds one writer's value");
     assert!(String::from_utf8(last).unwrap().parse::<usize>().unwrap() < THREADS);
 }
 
@@ -178,15 +178,15 @@ fn info_names_the_backend(b: &Backend) {
 }
 
 fn limits_are_checked_before_the_backend(b: &Backend) {
-    let limits = b.store.info().limits;
-    assert!(matches!(limits.check_key(""), Err(Error::InvalidArgument(_))));
-    assert!(matches!(limits.check_key("nul\0key"), Err(Error::InvalidArgument(_))));
-    assert!(matches!(limits.check_key(&"k".repeat(256)), Err(Error::InvalidArgument(_))));
-    assert!(matches!(limits.check_value(&vec![0; (1 << 20) + 1]), Err(Error::TooLarge(_))));
-    assert_eq!(limits, Limits::default());
+    let bucket = b.kv().open("").unwrap();
+    for key in ["", "nul\0key", &"k".repeat(256)] {
+        assert!(matches!(bucket.set(key, b"v", None).wait(), Err(Error::InvalidArgument(_))), "{key:?}");
+    }
+    assert!(matches!(bucket.set("big", vec![0; (1 << 20) + 1], None).wait(), Err(Error::TooLarge(_))));
+    assert!(b.store.list("", None, 10).unwrap().is_empty(), "the backend saw none of it");
 }
 
-fn list(s: &dyn Store, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
+fn list(s: &Blocking, prefix: &str, after: Option<&str>, limit: usize) -> Vec<String> {
     s.list(prefix, after, limit).unwrap()
 }
 
@@ -197,13 +197,13 @@ fn list_returns_live_keys_by_prefix_in_byte_order(b: &Backend) {
     b.store.set("user:expired", b"v", SEC).unwrap();
     b.other.set("user:other-store", b"v", None).unwrap();
     b.clock.advance(Duration::from_secs(1));
-    assert_eq!(list(&*b.store, "user:", None, 100), ["user:Z", "user:a", "user:b", "user:~", "user:é"]);
-    assert_eq!(list(&*b.store, "", None, 100).len(), 7);
-    assert_eq!(list(&*b.store, "user:", Some("user:a"), 2), ["user:b", "user:~"]);
-    assert!(list(&*b.store, "nothing", None, 10).is_empty());
-    assert_eq!(list(&*b.store, "%", None, 10), Vec::<String>::new(), "prefixes are literal, not patterns");
+    assert_eq!(list(&b.store, "user:", None, 100), ["user:Z", "user:a", "user:b", "user:~", "user:é"]);
+    assert_eq!(list(&b.store, "", None, 100).len(), 7);
+    assert_eq!(list(&b.store, "user:", Some("user:a"), 2), ["user:b", "user:~"]);
+    assert!(list(&b.store, "nothing", None, 10).is_empty());
+    assert_eq!(list(&b.store, "%", None, 10), Vec::<String>::new(), "prefixes are literal, not patterns");
     b.store.set("100%_sure", b"v", None).unwrap();
-    assert_eq!(list(&*b.store, "100%", None, 10), ["100%_sure"]);
+    assert_eq!(list(&b.store, "100%", None, 10), ["100%_sure"]);
 }
 
 fn list_pages_are_stable_under_concurrent_inserts(b: &Backend) {
@@ -215,7 +215,7 @@ fn list_pages_are_stable_under_concurrent_inserts(b: &Backend) {
     let mut after: Option<String> = None;
     let mut page = 0;
     loop {
-        let keys = list(&*b.store, "k", after.as_deref(), 64);
+        let keys = list(&b.store, "k", after.as_deref(), 64);
         // Writers insert keys before, between and after the pages already read.
         for i in 0..5 {
             b.store.set(&format!("k{:04}-new{page}-{i}", i * 70), b"v", None).unwrap();
@@ -244,15 +244,15 @@ fn versions_change_on_writes_and_guard_conditional_puts(b: &Backend) {
     assert_ne!(v1, v2);
     assert!(matches!(b.store.put("k", b"x", None, IfVersion(v1)), Err(Error::Conflict(_))), "stale version");
     assert!(matches!(b.store.put("missing", b"x", None, IfVersion(v1)), Err(Error::Conflict(_))));
-    assert_eq!(get(&*b.store, "k").as_deref(), Some(&b"two"[..]));
+    assert_eq!(get(&b.store, "k").as_deref(), Some(&b"two"[..]));
     b.store.put("k", b"three", None, Always).unwrap();
-    assert_eq!(get(&*b.store, "k").as_deref(), Some(&b"three"[..]));
+    assert_eq!(get(&b.store, "k").as_deref(), Some(&b"three"[..]));
     b.store.set("ttl", b"v", SEC).unwrap();
     b.clock.advance(Duration::from_secs(1));
     b.store.put("ttl", b"again", SEC, IfAbsent).expect("an expired key is absent");
-    assert_eq!(get(&*b.store, "ttl").as_deref(), Some(&b"again"[..]));
+    assert_eq!(get(&b.store, "ttl").as_deref(), Some(&b"again"[..]));
     b.clock.advance(Duration::from_secs(1));
-    assert_eq!(get(&*b.store, "ttl"), None, "a conditional put sets the TTL it was given");
+    assert_eq!(get(&b.store, "ttl"), None, "a conditional put sets the TTL it was given");
 }
 
 fn versions_after_delete_and_rewrite(b: &Backend) {
@@ -279,28 +279,28 @@ fn versions_after_delete_and_rewrite(b: &Backend) {
 
 fn increment_keeps_decimal_text(b: &Backend) {
     assert_eq!(b.store.increment("n", 5).unwrap(), 5, "absent counts as 0");
-    assert_eq!(get(&*b.store, "n").as_deref(), Some(&b"5"[..]));
+    assert_eq!(get(&b.store, "n").as_deref(), Some(&b"5"[..]));
     b.store.set("preset", b"5", None).unwrap();
     assert_eq!(b.store.increment("preset", 1).unwrap(), 6);
     assert_eq!(b.store.increment("preset", -10).unwrap(), -4);
-    assert_eq!(get(&*b.store, "preset").as_deref(), Some(&b"-4"[..]));
+    assert_eq!(get(&b.store, "preset").as_deref(), Some(&b"-4"[..]));
     b.store.set("text", b"five", None).unwrap();
     let err = b.store.increment("text", 1).unwrap_err();
     assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("not a decimal integer")), "{err}");
     b.store.set("big", i64::MAX.to_string().as_bytes(), None).unwrap();
     let err = b.store.increment("big", 1).unwrap_err();
     assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("overflows")), "{err}");
-    assert_eq!(get(&*b.store, "big"), Some(i64::MAX.to_string().into_bytes()), "a failed increment changes nothing");
+    assert_eq!(get(&b.store, "big"), Some(i64::MAX.to_string().into_bytes()), "a failed increment changes nothing");
 }
 
 fn increment_keeps_ttl_and_restarts_expired_counters(b: &Backend) {
     b.store.set("c", b"10", SEC).unwrap();
     assert_eq!(b.store.increment("c", 1).unwrap(), 11);
     b.clock.advance(Duration::from_secs(1));
-    assert_eq!(get(&*b.store, "c"), None, "the TTL survived the increment");
+    assert_eq!(get(&b.store, "c"), None, "the TTL survived the increment");
     assert_eq!(b.store.increment("c", 1).unwrap(), 1, "an expired counter starts again from 0");
     b.clock.advance(Duration::from_secs(3600));
-    assert_eq!(get(&*b.store, "c").as_deref(), Some(&b"1"[..]), "and has no TTL");
+    assert_eq!(get(&b.store, "c").as_deref(), Some(&b"1"[..]), "and has no TTL");
 }
 
 fn concurrent_increments_and_cas_are_exact(b: &Backend) {
@@ -308,7 +308,7 @@ fn concurrent_increments_and_cas_are_exact(b: &Backend) {
     const EACH: i64 = 25;
     std::thread::scope(|s| {
         for _ in 0..THREADS {
-            let store = Arc::clone(&b.store);
+            let store = b.store.clone();
             s.spawn(move || {
                 for _ in 0..EACH {
                     store.increment("counter", 1).unwrap();
@@ -328,8 +328,8 @@ fn concurrent_increments_and_cas_are_exact(b: &Backend) {
         }
     });
     let total = (THREADS as i64 * EACH).to_string().into_bytes();
-    assert_eq!(get(&*b.store, "counter"), Some(total.clone()));
-    assert_eq!(get(&*b.store, "cas"), Some(total));
+    assert_eq!(get(&b.store, "counter"), Some(total.clone()));
+    assert_eq!(get(&b.store, "cas"), Some(total));
 }
 
 fn batches_get_set_and_delete_many(b: &Backend) {

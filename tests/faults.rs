@@ -7,9 +7,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use kvhost::registry::{DatabaseConfig, DatabaseTarget, PoolConfig, TableNames};
-use kvhost::sql::{Dialect, SqlDatabase, SqlStore};
-use kvhost::{Limits, Store, SystemClock};
+use kvhost::sql::{
+    DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames,
+};
+use kvhost::{Store, SystemClock, Wait};
 use kvhost_tests::backend::runtime;
 use kvhost_tests::{kvhost, kvhost_bin, rust_guest, text};
 
@@ -73,17 +74,10 @@ fn acknowledged_sqlite_writes_survive_kill_9() {
         pool: PoolConfig::default(),
     };
     let db = Arc::new(rt.block_on(SqlDatabase::connect("app:db", &cfg)).unwrap());
-    let store = rt
-        .block_on(SqlStore::open(
-            "app:kv",
-            db.clone(),
-            &TableNames::new("kv_store"),
-            Limits::default(),
-            Arc::new(SystemClock),
-        ))
-        .unwrap();
+    let store =
+        rt.block_on(SqlStore::open("app:kv", db.clone(), &TableNames::new("kv_store"), Arc::new(SystemClock))).unwrap();
     let keys: Vec<String> = (0..=acked).map(|i| format!("k{i}")).collect();
-    let found = store.get_many(&keys).unwrap();
+    let found = store.get_many(&keys).wait().unwrap();
     let missing: Vec<&String> = keys.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect();
     println!("writes acknowledged: {}, found after reopen: {}", acked + 1, found.iter().flatten().count());
     assert!(missing.is_empty(), "{} acknowledged writes lost, first {:?}", missing.len(), missing.first());

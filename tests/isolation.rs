@@ -3,29 +3,31 @@
 //! every store limit is an error that names it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kvhost::registry::GuestLimits;
-use kvhost::{Grant, KvCtx, Limits, MemoryStore, SharedStore, Stores};
-use kvhost_tests::{kvhost, run_rust_guest, rust_guest, stdout_ok, text};
+use kvhost::{Catalog, Condition, Grant, KvCtx, Limits, MemoryStore, Op, Store, StoreInfo, Versioned, Wait};
+use kvhost_tests::blocking::Blocking;
+use kvhost_tests::{kvhost, run_rust_guest, rust_guest, spawn_guest, stdout_ok, text};
 
 /// A memory store `app:kv` holding `user:1`, `user:2` and `admin:1`.
-fn seeded(limits: Limits) -> (Stores, SharedStore) {
-    let store: SharedStore = Arc::new(MemoryStore::builder("app:kv").limits(limits).build());
+fn seeded(limits: Limits) -> (Catalog, Blocking) {
+    let store = Blocking(Arc::new(MemoryStore::builder("app:kv").build()));
     for k in ["user:1", "user:2", "admin:1"] {
         store.set(k, b"seed", None).unwrap();
     }
-    let stores = Stores::new();
-    stores.insert(store.clone());
+    let stores = Catalog::new();
+    stores.insert(store.0.clone(), limits);
     (stores, store)
 }
 
-fn run(stores: &Stores, grant: Grant, args: &[&str]) -> String {
+fn run(stores: &Catalog, grant: Grant, args: &[&str]) -> String {
     let kv = KvCtx::builder(stores.clone()).grant(grant).default_store("app:kv").build();
     stdout_ok(&run_rust_guest(kv, args, GuestLimits::default()).unwrap())
 }
 
 /// The lines of a `probe` run, as (operation, outcome).
-fn probe(stores: &Stores, grant: Grant, key: &str) -> Vec<(String, String)> {
+fn probe(stores: &Catalog, grant: Grant, key: &str) -> Vec<(String, String)> {
     run(stores, grant, &["probe", key])
         .lines()
         .map(|l| {
@@ -160,76 +162,113 @@ fn errors_naming_max_value_bytes_and_max_key_bytes() {
 /// operation held in flight, deterministically.
 struct Held {
     inner: MemoryStore,
-    entered: std::sync::mpsc::SyncSender<()>,
-    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Semaphore,
 }
 
-impl kvhost::Store for Held {
-    fn get(&self, key: &str) -> kvhost::Result<Option<Vec<u8>>> {
-        if key == "slow" {
-            self.entered.send(()).unwrap();
-            self.release.lock().unwrap().recv().unwrap();
-        }
-        self.inner.get(key)
-    }
-    fn set(&self, k: &str, v: &[u8], ttl: Option<std::time::Duration>) -> kvhost::Result<()> {
-        self.inner.set(k, v, ttl)
-    }
-    fn delete(&self, k: &str) -> kvhost::Result<bool> {
-        self.inner.delete(k)
-    }
-    fn exists(&self, k: &str) -> kvhost::Result<bool> {
-        self.inner.exists(k)
-    }
-    fn clear(&self) -> kvhost::Result<()> {
-        self.inner.clear()
-    }
-    fn remove_expired(&self) -> kvhost::Result<u64> {
-        self.inner.remove_expired()
-    }
-    fn info(&self) -> &kvhost::StoreInfo {
+impl Store for Held {
+    fn info(&self) -> &StoreInfo {
         self.inner.info()
     }
-    fn list(&self, p: &str, a: Option<&str>, l: usize) -> kvhost::Result<Vec<String>> {
+    fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
+        if key != "slow" {
+            return self.inner.get(key);
+        }
+        Op::pending(async move {
+            self.entered.notify_one();
+            self.release.acquire().await.expect("open").forget();
+            self.inner.get(key).await
+        })
+    }
+    fn set<'a>(&'a self, k: &'a str, v: Vec<u8>, ttl: Option<Duration>) -> Op<'a, ()> {
+        self.inner.set(k, v, ttl)
+    }
+    fn delete<'a>(&'a self, k: &'a str) -> Op<'a, bool> {
+        self.inner.delete(k)
+    }
+    fn exists<'a>(&'a self, k: &'a str) -> Op<'a, bool> {
+        self.inner.exists(k)
+    }
+    fn clear(&self) -> Op<'_, ()> {
+        self.inner.clear()
+    }
+    fn remove_expired(&self) -> Op<'_, u64> {
+        self.inner.remove_expired()
+    }
+    fn list<'a>(&'a self, p: &'a str, a: Option<&'a str>, l: usize) -> Op<'a, Vec<String>> {
         self.inner.list(p, a, l)
     }
-    fn get_entry(&self, k: &str) -> kvhost::Result<Option<kvhost::Versioned>> {
+    fn get_entry<'a>(&'a self, k: &'a str) -> Op<'a, Option<Versioned>> {
         self.inner.get_entry(k)
     }
-    fn put(&self, k: &str, v: &[u8], ttl: Option<std::time::Duration>, c: kvhost::Condition) -> kvhost::Result<u64> {
+    fn put<'a>(&'a self, k: &'a str, v: Vec<u8>, ttl: Option<Duration>, c: Condition) -> Op<'a, u64> {
         self.inner.put(k, v, ttl, c)
     }
-    fn increment(&self, k: &str, d: i64) -> kvhost::Result<i64> {
+    fn increment<'a>(&'a self, k: &'a str, d: i64) -> Op<'a, i64> {
         self.inner.increment(k, d)
     }
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, Vec<Option<Vec<u8>>>> {
+        self.inner.get_many(keys)
+    }
+    fn set_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)], ttl: Option<Duration>) -> Op<'a, ()> {
+        self.inner.set_many(entries, ttl)
+    }
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
+        self.inner.delete_many(keys)
+    }
+}
+
+/// A `Held` store `app:kv` with `max_concurrency` 1 and this wait, granted
+/// as the default store.
+fn held_store(wait: Duration) -> (Arc<Held>, Catalog, KvCtx) {
+    let held = Arc::new(Held {
+        inner: MemoryStore::builder("app:kv").build(),
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Semaphore::new(0),
+    });
+    let catalog = Catalog::new();
+    catalog.insert(held.clone(), Limits { max_concurrency: 1, max_concurrency_wait: wait, ..Limits::default() });
+    let kv = KvCtx::builder(catalog.clone()).default_store("app:kv").build();
+    (held, catalog, kv)
 }
 
 #[test]
-fn errors_naming_max_concurrency_when_a_store_has_too_many_operations_in_flight() {
-    let limits = Limits { max_concurrency: 1, ..Limits::default() };
-    let (entered, wait_entered) = std::sync::mpsc::sync_channel(1);
-    let (release, released) = std::sync::mpsc::channel();
-    let held = Held { inner: MemoryStore::builder("app:kv").limits(limits).build(), entered, release: released.into() };
-    let stores = Stores::new();
-    stores.insert(Arc::new(held));
-    let kv = KvCtx::builder(stores).default_store("app:kv").build();
-
+fn waits_for_a_slot_then_errors_naming_max_concurrency_when_a_store_has_too_many_operations_in_flight() {
+    let (held, _, kv) = held_store(Duration::from_millis(100));
+    let rt = kvhost_tests::rt();
     // One guest holds the store's only slot...
-    let first = {
-        let kv = kv.clone();
-        std::thread::spawn(move || run_rust_guest(kv, &["get", "slow"], GuestLimits::default()).unwrap())
-    };
-    wait_entered.recv().unwrap();
-    // ...so another guest's call is refused at once, naming the limit.
+    let first = spawn_guest(&rust_guest(), kv.clone(), &["get", "slow"], GuestLimits::default());
+    rt.block_on(held.entered.notified());
+    // ...so another guest's call waits for it, then is refused, naming the limit.
     let out = run_rust_guest(kv.clone(), &["exists", "k"], GuestLimits::default()).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.exit_code, 1);
     assert!(
-        stderr.contains("unavailable: store app:kv already has 1 operations in flight, its max_concurrency"),
+        stderr.contains("unavailable: store app:kv already has 1 operations in flight, its max_concurrency, and none finished within 100ms (max_concurrency_wait)"),
         "{stderr}"
     );
-    release.send(()).unwrap();
-    assert_eq!(stdout_ok(&first.join().unwrap()), "(none)\n");
+    held.release.add_permits(1);
+    assert_eq!(stdout_ok(&rt.block_on(first).unwrap().unwrap()), "(none)\n");
     // The slot is free again.
     assert_eq!(stdout_ok(&run_rust_guest(kv, &["exists", "k"], GuestLimits::default()).unwrap()), "false\n");
+}
+
+#[test]
+fn an_operation_over_max_concurrency_gets_a_slot_freed_while_it_waits() {
+    let (held, catalog, kv) = held_store(Duration::from_secs(60));
+    let rt = kvhost_tests::rt();
+    let guest = rust_guest();
+    let first = spawn_guest(&guest, kv.clone(), &["get", "slow"], GuestLimits::default());
+    rt.block_on(held.entered.notified());
+    let second = spawn_guest(&guest, kv, &["set", "k", "v"], GuestLimits::default());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while catalog.waiting("app:kv") != Some(1) {
+        assert!(std::time::Instant::now() < deadline, "the second guest never waited for the slot");
+        std::thread::yield_now();
+    }
+    assert!(!held.inner.exists("k").wait().unwrap(), "the second guest waits");
+    held.release.add_permits(1);
+    stdout_ok(&rt.block_on(first).unwrap().unwrap());
+    stdout_ok(&rt.block_on(second).unwrap().unwrap());
+    assert!(held.inner.exists("k").wait().unwrap(), "the waiting write went through");
 }

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread;
 
-use kvhost::registry::TableNames;
-use kvhost::sql::SqlStore;
-use kvhost::{Limits, Store, SystemClock};
+use kvhost::sql::{SqlStore, TableNames};
+use kvhost::{Limits, Store, SystemClock, Wait};
 use kvhost_tests::backend::{connect, postgres_config, runtime, unique_table};
 use kvhost_tests::{kvhost_bin, rust_guest};
 
@@ -110,13 +109,12 @@ fn acknowledged_writes_survive_a_postgres_restart_and_writers_recover() {
     // the old one's connections died with the server.
     rt.block_on(db.close());
     let db = connect(&rt, &cfg).expect("PostgreSQL is back");
-    let store =
-        rt.block_on(SqlStore::open("app:kv", db.clone(), &names, Limits::default(), Arc::new(SystemClock))).unwrap();
+    let store = rt.block_on(SqlStore::open("app:kv", db.clone(), &names, Arc::new(SystemClock))).unwrap();
     let (mut total_acked, mut total_errors, mut total_found) = (0, 0, 0);
     for (prefix, seen) in &results {
         assert_eq!(seen.acked.len() as u64, WRITES, "writer {prefix} recovered and finished");
         let keys: Vec<String> = seen.acked.iter().map(|i| format!("{prefix}{i}")).collect();
-        let found = store.get_many(&keys).unwrap();
+        let found = store.get_many(&keys).wait().unwrap();
         let missing: Vec<&String> = keys.iter().zip(&found).filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect();
         assert!(
             missing.is_empty(),
@@ -124,7 +122,7 @@ fn acknowledged_writes_survive_a_postgres_restart_and_writers_recover() {
             missing.len(),
             missing.first()
         );
-        let stored = store.list(prefix, None, usize::MAX).unwrap().len();
+        let stored = store.list(prefix, None, usize::MAX).wait().unwrap().len();
         assert!(stored as u64 >= WRITES, "writer {prefix}: {stored} rows for {WRITES} acknowledged writes");
         for e in &seen.errors {
             assert!(e.contains("unavailable"), "writer {prefix}: an outage must read as unavailable, got {e:?}");

@@ -2,32 +2,32 @@
 //! end to end on a memory store, a SQLite file and PostgreSQL.
 
 use kvhost::registry::GuestLimits;
-use kvhost::{ComponentCache, GuestRun, KvCtx, Runner, Stdio, Stores};
+use kvhost::{ComponentCache, GuestRun, GuestRunner, Stdio};
 use kvhost_tests::backend::{Backend, Kind};
 use kvhost_tests::guests::{Lang, guest};
-use kvhost_tests::root;
+use kvhost_tests::{root, rt};
 
 /// Run `lang`'s self-check on each backend and assert every check passed.
 fn passes_everywhere(lang: Lang) {
     let Some(wasm) = guest(lang) else { return };
     // The big components compile once per cache, not once per test.
     let cache = ComponentCache::open(root().join("target/guests/cache")).unwrap();
-    let runner = Runner::new().unwrap().with_cache(cache);
+    let runner = GuestRunner::new().unwrap().with_cache(cache);
     let component = runner.load(&wasm).unwrap();
     let prepared = runner.prepare(&component).unwrap();
     for kind in [Kind::Memory, Kind::SqliteFile, Kind::Postgres] {
         let Some(b) = Backend::new(kind) else { continue };
-        let stores = Stores::new();
-        stores.insert(b.store.clone());
         let run = GuestRun {
             name: lang.program().into(),
             args: vec!["demo".into()],
             env: Vec::new(),
-            kv: KvCtx::builder(stores).default_store(b.store.info().id.clone()).build(),
+            kv: b.kv(),
             limits: GuestLimits::default(),
             stdio: Stdio::Capture,
         };
-        let out = runner.run_prepared(&prepared, run).unwrap_or_else(|e| panic!("{} on {kind:?}: {e:#}", lang.name()));
+        let out = rt()
+            .block_on(runner.run_prepared(&prepared, run))
+            .unwrap_or_else(|e| panic!("{} on {kind:?}: {e:#}", lang.name()));
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.exit_code, 0, "{} on {kind:?}:\n{stdout}\n{stderr}", lang.name());
         let backend = b.store.info().backend;

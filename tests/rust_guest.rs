@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kvhost::registry::GuestLimits;
-use kvhost::{KvCtx, ManualClock, MemoryStore, Stores};
+use kvhost::{Catalog, KvCtx, Limits, ManualClock, MemoryStore};
 use kvhost_tests::{run_rust_guest, stdout_ok};
 
-fn memory_stores(id: &str, max_size: u64, clock: &ManualClock) -> Stores {
-    let stores = Stores::new();
-    stores.insert(Arc::new(MemoryStore::builder(id).max_size(max_size).clock(Arc::new(clock.clone())).build()));
-    stores
+fn memory_stores(id: &str, max_size: u64, clock: &ManualClock) -> Catalog {
+    let catalog = Catalog::new();
+    let store = MemoryStore::builder(id).max_size(max_size).clock(Arc::new(clock.clone())).build();
+    catalog.insert(Arc::new(store), Limits::default());
+    catalog
 }
 
 #[test]
@@ -50,7 +51,7 @@ fn data_is_shared_between_guests_of_one_store() {
 #[test]
 fn errors_when_store_is_not_granted_even_if_it_exists() {
     let stores = memory_stores("app:secret", 100, &ManualClock::starting_now());
-    stores.insert(Arc::new(MemoryStore::builder("app:mine").build()));
+    stores.insert(Arc::new(MemoryStore::builder("app:mine").build()), Limits::default());
     let kv = KvCtx::builder(stores).default_store("app:mine").build();
     let out = run_rust_guest(kv, &["--store", "app:secret", "info"], GuestLimits::default()).unwrap();
     assert_eq!(out.exit_code, 1);
@@ -59,7 +60,7 @@ fn errors_when_store_is_not_granted_even_if_it_exists() {
 
 #[test]
 fn errors_with_no_such_store_when_granted_store_is_not_running() {
-    let kv = KvCtx::builder(Stores::new()).allow("app:later").build();
+    let kv = KvCtx::builder(Catalog::new()).allow("app:later").build();
     let out = run_rust_guest(kv, &["--store", "app:later", "info"], GuestLimits::default()).unwrap();
     assert_eq!(out.exit_code, 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-store"));
@@ -67,7 +68,7 @@ fn errors_with_no_such_store_when_granted_store_is_not_running() {
 
 #[test]
 fn guest_without_default_store_gets_access_denied_not_a_trap() {
-    let kv = KvCtx::builder(Stores::new()).build();
+    let kv = KvCtx::builder(Catalog::new()).build();
     let out = run_rust_guest(kv, &["info"], GuestLimits::default()).unwrap();
     assert_eq!(out.exit_code, 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains("open(\"\"): access-denied"));

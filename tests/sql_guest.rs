@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kvhost::registry::DatabaseConfig;
+use kvhost::sql::SqlDatabaseConfig as DatabaseConfig;
 use kvhost_tests::backend::{connect, mysql_config, postgres_config, runtime, unique_table};
 use kvhost_tests::{kvhost, rust_guest, text};
 

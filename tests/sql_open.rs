@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use kvhost::registry::{DatabaseConfig, DatabaseTarget, PoolConfig, TableNames};
-use kvhost::sql::{Dialect, SqlDatabase, SqlStore};
-use kvhost::{Limits, ManualClock, Store};
+use kvhost::sql::{
+    DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames,
+};
+use kvhost::{ManualClock, Store, Wait};
 use kvhost_tests::backend::{connect, mysql_config, postgres_config, runtime, unique_table};
 
 fn sqlite_config(dir: &tempfile::TempDir) -> DatabaseConfig {
@@ -18,7 +19,7 @@ fn sqlite_config(dir: &tempfile::TempDir) -> DatabaseConfig {
 }
 
 fn open(rt: &tokio::runtime::Runtime, db: &Arc<SqlDatabase>, names: &TableNames) -> anyhow::Result<SqlStore> {
-    rt.block_on(SqlStore::open("test:s", db.clone(), names, Limits::default(), Arc::new(ManualClock::starting_now())))
+    rt.block_on(SqlStore::open("test:s", db.clone(), names, Arc::new(ManualClock::starting_now())))
 }
 
 fn check_open_errors(cfg: DatabaseConfig) {
@@ -39,8 +40,8 @@ fn check_open_errors(cfg: DatabaseConfig) {
     assert!(err.contains("does not have the columns k, value, expires_at"), "{err}");
 
     let store = open(&rt, &db, &names).expect("the schema's table works");
-    store.set("k", b"v", None).unwrap();
-    assert_eq!(store.get("k").unwrap().as_deref(), Some(&b"v"[..]));
+    store.set("k", b"v".to_vec(), None).wait().unwrap();
+    assert_eq!(store.get("k").wait().unwrap().as_deref(), Some(&b"v"[..]));
 
     let hostile = TableNames::new("kv; DROP TABLE users");
     let err = format!("{:#}", open(&rt, &db, &hostile).unwrap_err());

@@ -1,12 +1,12 @@
-//! Guests written for Spin (`wasi:keyvalue@0.2.0-draft2`) and for
-//! `wasmtime run -S keyvalue` (`@0.2.0-draft`), unchanged, on every backend.
+//! Every guest interface through both of kvhost's linkers on every backend:
+//! the `kvhost:store` guest's self-check, and guests written for Spin
+//! (`wasi:keyvalue@0.2.0-draft2`) and for `wasmtime run -S keyvalue`
+//! (`@0.2.0-draft`), unchanged.
 
 use std::process::Command;
 
-use kvhost::registry::GuestLimits;
-use kvhost::{KvCtx, Stores};
 use kvhost_tests::backend::{Backend, Kind, databases_required};
-use kvhost_tests::{build_rust_guest, kvhost, run_guest, stdout_ok, text};
+use kvhost_tests::{Linking, build_rust_guest, kvhost, run_guest_linked, rust_guest, stdout_ok, text};
 
 fn draft2() -> std::path::PathBuf {
     build_rust_guest("rust-wasi-draft2", "kv-draft2")
@@ -16,34 +16,27 @@ fn draft() -> std::path::PathBuf {
     build_rust_guest("rust-wasi-draft", "kv-draft")
 }
 
-/// Guest grants: the backend's store as the default store.
-fn kv(b: &Backend) -> KvCtx {
-    let stores = Stores::new();
-    stores.insert(b.store.clone());
-    KvCtx::builder(stores).default_store(b.store.info().id.clone()).build()
-}
-
-fn both_drafts_pass(kind: Kind) {
+fn every_guest_passes_its_checks(kind: Kind, linking: Linking) {
     let Some(b) = Backend::new(kind) else { return };
-    let out = stdout_ok(&run_guest(&draft2(), kv(&b), &["check"], GuestLimits::default()).unwrap());
+    let out = stdout_ok(&run_guest_linked(linking, &rust_guest(), b.kv(), &["demo"]).unwrap());
+    assert!(out.contains("kvdemo: all 24 checks passed"), "{out}");
+    let out = stdout_ok(&run_guest_linked(linking, &draft2(), b.kv(), &["check"]).unwrap());
     assert!(out.contains("kv-draft2: all checks passed"), "{out}");
-    let out = stdout_ok(&run_guest(&draft(), kv(&b), &["check-kvhost"], GuestLimits::default()).unwrap());
+    let out = stdout_ok(&run_guest_linked(linking, &draft(), b.kv(), &["check-kvhost"]).unwrap());
     assert!(out.contains("kv-draft: all kvhost checks passed"), "{out}");
 }
 
 /// Several guest instances at once, each incrementing and CAS-incrementing
 /// the same keys: the totals must be exact.
-fn instances_hammering_one_store_get_exact_totals(kind: Kind) {
+fn instances_hammering_one_store_get_exact_totals(kind: Kind, linking: Linking) {
     const INSTANCES: usize = 4;
     const EACH: usize = 25;
     let Some(b) = Backend::new(kind) else { return };
     let wasm = draft2();
     std::thread::scope(|s| {
         for _ in 0..INSTANCES {
-            let (wasm, kv) = (&wasm, kv(&b));
-            s.spawn(move || {
-                stdout_ok(&run_guest(wasm, kv, &["hammer", &EACH.to_string()], GuestLimits::default()).unwrap())
-            });
+            let (wasm, kv) = (&wasm, b.kv());
+            s.spawn(move || stdout_ok(&run_guest_linked(linking, wasm, kv, &["hammer", &EACH.to_string()]).unwrap()));
         }
     });
     let total = (INSTANCES * EACH).to_string().into_bytes();
@@ -55,14 +48,23 @@ macro_rules! on_every_backend {
     ($($backend:ident => $kind:expr),* $(,)?) => {$(
         mod $backend {
             use super::Kind;
+            use kvhost_tests::Linking;
 
             #[test]
-            fn both_wasi_keyvalue_drafts_pass() {
-                super::both_drafts_pass($kind);
+            fn every_guest_passes_through_the_async_linker() {
+                super::every_guest_passes_its_checks($kind, Linking::Async);
             }
             #[test]
-            fn instances_hammering_one_store_get_exact_totals() {
-                super::instances_hammering_one_store_get_exact_totals($kind);
+            fn every_guest_passes_through_the_sync_linker() {
+                super::every_guest_passes_its_checks($kind, Linking::Sync);
+            }
+            #[test]
+            fn instances_hammering_one_store_get_exact_totals_async() {
+                super::instances_hammering_one_store_get_exact_totals($kind, Linking::Async);
+            }
+            #[test]
+            fn instances_hammering_one_store_get_exact_totals_sync() {
+                super::instances_hammering_one_store_get_exact_totals($kind, Linking::Sync);
             }
         }
     )*};
@@ -74,6 +76,7 @@ on_every_backend! {
     sqlite_memory => Kind::SqliteMemory,
     postgres => Kind::Postgres,
     mysql => Kind::Mysql,
+    postgres_versioned => Kind::PostgresVersioned,
 }
 
 #[test]

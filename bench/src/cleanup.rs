@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kvhost::{ManualClock, MemoryStore, Store};
+use kvhost::{ManualClock, MemoryStore, Store, Wait};
 
 pub fn run(report: &mut crate::measure::Report) -> anyhow::Result<()> {
     println!("cleanup");
@@ -13,18 +13,18 @@ pub fn run(report: &mut crate::measure::Report) -> anyhow::Result<()> {
     let store = Arc::new(MemoryStore::builder("bench:cleanup").max_size(0).clock(Arc::new(clock.clone())).build());
     let value = [7u8; 100];
     for i in 0..N {
-        store.set(&format!("exp-{i:012}"), &value, Some(Duration::from_secs(1)))?;
+        store.set(&format!("exp-{i:012}"), value.to_vec(), Some(Duration::from_secs(1))).wait()?;
     }
     let live: Vec<String> = (0..1000).map(|i| format!("live-{i:011}")).collect();
     for k in &live {
-        store.set(k, &value, None)?;
+        store.set(k, value.to_vec(), None).wait()?;
     }
     clock.advance(Duration::from_secs(2));
     let done = Arc::new(AtomicBool::new(false));
     let (s, d) = (store.clone(), done.clone());
     let cleaner = std::thread::spawn(move || {
         let start = Instant::now();
-        let removed = s.remove_expired();
+        let removed = s.remove_expired().wait();
         d.store(true, Ordering::Release);
         (removed, start.elapsed())
     });
@@ -33,7 +33,7 @@ pub fn run(report: &mut crate::measure::Report) -> anyhow::Result<()> {
     while !done.load(Ordering::Acquire) {
         let k = &live[i % live.len()];
         let t = Instant::now();
-        let v = store.get(k)?;
+        let v = store.get(k).wait()?;
         latencies.push(t.elapsed().as_nanos() as f64);
         assert!(v.is_some());
         i += 1;

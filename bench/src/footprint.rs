@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use kvhost::{MemoryStore, Store};
+use kvhost::{MemoryStore, Store, Wait};
 
 /// The system allocator, counting live bytes requested.
 pub struct Counting;
@@ -29,7 +29,13 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-fn rss_bytes() -> u64 {
+/// Bytes allocated and not yet freed, by this process.
+pub fn live_bytes() -> u64 {
+    LIVE.load(Ordering::Relaxed) as u64
+}
+
+/// Resident memory of this process.
+pub fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
 }
@@ -41,7 +47,7 @@ pub fn run(report: &mut crate::measure::Report) -> anyhow::Result<()> {
     let store = MemoryStore::builder("bench:footprint").max_size(0).build();
     let value = [7u8; 100];
     for i in 0..N {
-        store.set(&format!("key-{i:012}"), &value, None)?;
+        store.set(&format!("key-{i:012}"), value.to_vec(), None).wait()?;
     }
     let live = (LIVE.load(Ordering::Relaxed) - live_before) as f64 / N as f64 - 116.0;
     let rss = (rss_bytes().saturating_sub(rss_before)) as f64 / N as f64 - 116.0;

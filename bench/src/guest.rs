@@ -1,7 +1,11 @@
-//! Measures that run inside the Rust guest (`kvdemo bench OP N`).
+//! Measures that run inside a Rust guest (`NAME bench OP N`), through either
+//! of kvhost's linkers.
+
+use std::path::Path;
 
 use kvhost::registry::GuestLimits;
-use kvhost::{KvCtx, Prepared, Runner, Stdio};
+use kvhost::{GuestRunner, KvCtx, Prepared, Stdio};
+use kvhost_tests::Linking;
 
 /// The ns per op a guest printed as `bench OP N NS`.
 pub fn parse(stdout: &str) -> anyhow::Result<f64> {
@@ -12,49 +16,58 @@ pub fn parse(stdout: &str) -> anyhow::Result<f64> {
         .ok_or_else(|| anyhow::anyhow!("unexpected guest output {stdout:?}"))
 }
 
-/// ns per `op` as the kvdemo guest measured it over `n` calls, median of `rounds` runs.
-pub fn ns_per_op(runner: &Runner, kv: &KvCtx, op: &str, n: u64, rounds: usize) -> anyhow::Result<f64> {
-    ns_per_op_of(&kvhost_tests::rust_guest(), "kvdemo", runner, kv, op, n, rounds)
-}
-
-/// ns per `op` as guest `wasm` measured it (`NAME bench OP N`), median of `rounds` runs.
-pub fn ns_per_op_of(
-    wasm: &std::path::Path,
+/// ns per `op` as guest `wasm` measured it over `n` calls (`NAME bench OP N`),
+/// median of `rounds` runs, linked as `linking` says.
+pub fn ns_per_op(
+    linking: Linking,
+    wasm: &Path,
     name: &str,
-    runner: &Runner,
     kv: &KvCtx,
     op: &str,
     n: u64,
     rounds: usize,
 ) -> anyhow::Result<f64> {
-    let prepared = runner.prepare(&runner.load(wasm)?)?;
+    let args = ["bench".to_owned(), op.to_owned(), n.to_string()];
     let mut samples = Vec::new();
-    for _ in 0..rounds {
-        samples.push(run_bench(runner, &prepared, name, kv, op, n)?);
+    match linking {
+        Linking::Async => {
+            let runner = kvhost_tests::runner();
+            let prepared = runner.prepare(&runner.load(wasm)?)?;
+            for _ in 0..rounds {
+                samples.push(run_bench(&runner, &prepared, name, kv, &args)?);
+            }
+        }
+        Linking::Sync => {
+            let pre = kvhost_tests::sync_host::prepare(wasm)?;
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            for _ in 0..rounds {
+                let out = kvhost_tests::sync_host::run_prepared(&pre, kv.clone(), &args)?;
+                anyhow::ensure!(out.exit_code == 0, "guest bench failed: {}", String::from_utf8_lossy(&out.stderr));
+                samples.push(parse(&String::from_utf8_lossy(&out.stdout))?);
+            }
+        }
     }
     Ok(crate::measure::median(&mut samples))
 }
 
-/// One run of `NAME bench OP N`: the ns per op the guest measured.
+/// One run of `NAME bench OP N` as a task of the tests' runtime: the ns per
+/// op the guest measured.
 pub fn run_bench(
-    runner: &Runner,
+    runner: &GuestRunner,
     prepared: &Prepared,
     name: &str,
     kv: &KvCtx,
-    op: &str,
-    n: u64,
+    args: &[String],
 ) -> anyhow::Result<f64> {
-    let out = runner.run_prepared(
-        prepared,
-        kvhost::GuestRun {
-            name: name.into(),
-            args: vec!["bench".into(), op.into(), n.to_string()],
-            env: Vec::new(),
-            kv: kv.clone(),
-            limits: GuestLimits::default(),
-            stdio: Stdio::Capture,
-        },
-    )?;
+    let run = kvhost::GuestRun {
+        name: name.into(),
+        args: args.to_vec(),
+        env: Vec::new(),
+        kv: kv.clone(),
+        limits: GuestLimits::default(),
+        stdio: Stdio::Capture,
+    };
+    let out = kvhost_tests::rt().block_on(runner.run_prepared(prepared, run))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     anyhow::ensure!(out.exit_code == 0, "guest bench failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     parse(&stdout)

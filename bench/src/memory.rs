@@ -1,27 +1,54 @@
-//! Measures 1-4: the memory store natively, the bare boundary, and guests
-//! through kvhost:store, through wasi:keyvalue on kvhost, and on the peer.
+//! Measures 1-4: the memory store natively and through a bucket, the bare
+//! boundary, and guests through `kvhost:store` and `wasi:keyvalue` on kvhost
+//! (both linkers) and on the peer.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use kvhost::{KvCtx, MemoryStore, Runner, Store, Stores};
+use kvhost::{Catalog, KvCtx, Limits, MemoryStore, Store, Wait};
+use kvhost_tests::Linking;
 
 use crate::measure::{Report, ns_per_op};
 
 pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     println!("memory");
-    let store = Arc::new(MemoryStore::builder("bench:mem").max_size(0).build());
+    let memory = Arc::new(MemoryStore::builder("bench:mem").max_size(0).build());
+    let store: &dyn Store = &*memory;
     let (key, value) = ("bench-key-0000ab", [7u8; 100]);
-    store.set(key, &value, None)?;
+    store.set(key, value.to_vec(), None).wait()?;
+    let catalog = Catalog::new();
+    catalog.insert(memory.clone(), Limits::default());
+    let kv = KvCtx::builder(catalog).default_store("bench:mem").build();
+    let bucket = kv.open("")?;
     let n = 200_000 * scale;
     let rounds = 5;
     for op in ["get", "set"] {
+        // The store itself: an `Op` that is ready, polled once.
         let native = match op {
-            "get" => ns_per_op(rounds, n, || drop(black_box(store.get(black_box(key))))),
-            _ => ns_per_op(rounds, n, || drop(black_box(store.set(black_box(key), &value, None)))),
+            "get" => ns_per_op(rounds, n, || drop(black_box(store.get(black_box(key)).wait()))),
+            _ => ns_per_op(rounds, n, || drop(black_box(store.set(black_box(key), value.to_vec(), None).wait()))),
         };
         report.add(&format!("1.native.{op}"), native, None);
-        report.add(&format!("1b.boundary.{op}"), crate::boundary::ns_per_op(op, n, rounds)?, None);
+        // The shape `Op` was chosen over: a boxed future on every call, as
+        // `#[async_trait]` gives.
+        let boxed = match op {
+            "get" => {
+                ns_per_op(rounds, n, || drop(black_box(Box::pin(async { store.get(black_box(key)).await }).wait())))
+            }
+            _ => ns_per_op(rounds, n, || {
+                drop(black_box(Box::pin(async { store.set(black_box(key), value.to_vec(), None).await }).wait()))
+            }),
+        };
+        report.add(&format!("1o.boxed_future.{op}"), boxed, Some(&format!("1.native.{op}")));
+        // Every rule on the way: limits, grant, concurrency slot, tracing check.
+        let ruled = match op {
+            "get" => ns_per_op(rounds, n, || drop(black_box(bucket.get(black_box(key)).wait()))),
+            _ => ns_per_op(rounds, n, || drop(black_box(bucket.set(black_box(key), value, None).wait()))),
+        };
+        report.add(&format!("1c.bucket.{op}"), ruled, Some(&format!("1.native.{op}")));
+        report.add(&format!("1b.boundary.{op}"), crate::boundary::ns_per_op(Linking::Sync, op, n, rounds)?, None);
+        let async_boundary = crate::boundary::ns_per_op(Linking::Async, op, n, rounds)?;
+        report.add(&format!("1b.boundary_async.{op}"), async_boundary, Some(&format!("1b.boundary.{op}")));
         let floor = native + report.get(&format!("1b.boundary.{op}")).unwrap_or_default();
         report.add(&format!("1+1b.floor.{op}"), floor, None);
     }
@@ -42,19 +69,22 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
         None,
     );
 
-    let runner = Runner::new()?;
-    let stores = Stores::new();
-    stores.insert(store);
-    let kv = KvCtx::builder(stores).default_store("bench:mem").build();
+    let kvdemo = kvhost_tests::rust_guest();
     let draft = crate::peer::draft_guest();
     for op in ["get", "set"] {
-        let ns = crate::guest::ns_per_op(&runner, &kv, op, n, rounds)?;
-        report.add(&format!("2.kvhost_store.{op}"), ns, Some(&format!("1+1b.floor.{op}")));
+        let floor = format!("1+1b.floor.{op}");
+        let ns = crate::guest::ns_per_op(Linking::Sync, &kvdemo, "kvdemo", &kv, op, n, rounds)?;
+        report.add(&format!("2.kvhost_store.{op}"), ns, Some(&floor));
+        let ns = crate::guest::ns_per_op(Linking::Async, &kvdemo, "kvdemo", &kv, op, n, rounds)?;
+        report.add(&format!("2a.kvhost_store_async.{op}"), ns, Some(&floor));
     }
     for op in ["get", "set"] {
-        report.add(&format!("4.peer_wasi_draft.{op}"), crate::peer::ns_per_op(op, n, rounds)?, None);
-        let ns = crate::guest::ns_per_op_of(&draft, "kv-draft", &runner, &kv, op, n, rounds)?;
-        report.add(&format!("3.kvhost_wasi_draft.{op}"), ns, Some(&format!("4.peer_wasi_draft.{op}")));
+        let peer = format!("4.peer_wasi_draft.{op}");
+        report.add(&peer, crate::peer::ns_per_op(op, n, rounds)?, None);
+        let ns = crate::guest::ns_per_op(Linking::Sync, &draft, "kv-draft", &kv, op, n, rounds)?;
+        report.add(&format!("3.kvhost_wasi_draft.{op}"), ns, Some(&peer));
+        let ns = crate::guest::ns_per_op(Linking::Async, &draft, "kv-draft", &kv, op, n, rounds)?;
+        report.add(&format!("3a.kvhost_wasi_draft_async.{op}"), ns, Some(&peer));
     }
     Ok(())
 }

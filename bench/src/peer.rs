@@ -21,7 +21,7 @@ impl WasiView for State {
 
 /// ns per call of `op` by kv-draft on the peer host, on an engine configured as kvhost's.
 pub fn ns_per_op(op: &str, n: u64, rounds: usize) -> anyhow::Result<f64> {
-    let engine = Engine::new(&kvhost::Runner::config())?;
+    let engine = Engine::new(&kvhost::GuestRunner::config())?;
     let mut linker = Linker::<State>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasmtime_wasi_keyvalue::add_to_linker(&mut linker, |s: &mut State| WasiKeyValue::new(&s.kv, &mut s.table))?;

@@ -5,13 +5,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kvhost::registry::{DatabaseConfig, DatabaseTarget, PoolConfig, TableNames};
-use kvhost::sql::{SqlDatabase, SqlStore};
-use kvhost::{KvCtx, Limits, Runner, Store, Stores, SystemClock};
-use kvhost_tests::backend::{postgres_config, runtime, unique_table};
+use kvhost::sql::{DatabaseTarget, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames};
+use kvhost::{Catalog, GuestRun, KvCtx, Limits, Prepared, SharedStore, Stdio, Store, SystemClock, Wait};
+use kvhost_tests::backend::{postgres_config, unique_table};
+use kvhost_tests::rt;
+use sqlx::Connection as _;
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
-use crate::measure::{Report, median, ns_per_op};
+use crate::measure::{Report, context_switches, median};
 
 const KEY: &str = "bench-key-0000ab";
 const VALUE: [u8; 100] = [7; 100];
@@ -23,7 +24,7 @@ fn now_ms() -> i64 {
 
 pub fn run(report: &mut Report, dialect: &str, scale: u64) -> anyhow::Result<()> {
     println!("{dialect}");
-    let rt = runtime();
+    let rt = rt();
     let dir = tempfile_dir()?;
     let cfg = match dialect {
         "postgres" => postgres_config(),
@@ -38,7 +39,7 @@ pub fn run(report: &mut Report, dialect: &str, scale: u64) -> anyhow::Result<()>
     let table = unique_table("kvbench");
     let names = TableNames::new(table.as_str());
     rt.block_on(db.execute_ddl(&cfg.dialect.schema(&names, 255)))?;
-    let result = measure(report, &rt, &cfg, &db, &names, dialect, scale);
+    let result = measure(report, rt, &cfg, &db, &names, dialect, scale);
     let _ = rt.block_on(db.execute_ddl(&[format!("DROP TABLE {}", cfg.dialect.quote(&table))]));
     rt.block_on(db.close());
     result
@@ -78,20 +79,17 @@ fn measure(
     let raw = rt.block_on(raw_pool(dialect, cfg))?;
     rt.block_on(raw.set(set_sql.clone()))?;
 
-    // The kvhost store through the Store trait, from a plain thread (as guests
-    // call it), and the same through the Rust guest and kvhost:store.
-    let store = Arc::new(rt.block_on(SqlStore::open(
-        "bench:sql",
-        db.clone(),
-        names,
-        Limits::default(),
-        Arc::new(SystemClock),
-    ))?);
-    store.set(KEY, &VALUE, None)?;
-    let runner = Runner::new()?;
-    let stores = Stores::new();
-    stores.insert(store.clone());
-    let kv = KvCtx::builder(stores).default_store("bench:sql").build();
+    // The kvhost store through the `Store` trait, awaited, and the same
+    // through the Rust guest and kvhost:store, the guest a task on the same
+    // runtime (the async linker, as `kvhost run` runs guests).
+    let store: SharedStore =
+        Arc::new(rt.block_on(SqlStore::open("bench:sql", db.clone(), names, Arc::new(SystemClock)))?);
+    store.set(KEY, VALUE.to_vec(), None).wait()?;
+    let catalog = Catalog::new();
+    // Unlimited concurrency: the measures below run up to 1,000 guests at once.
+    catalog.insert(store.clone(), Limits { max_concurrency: 0, ..Limits::default() });
+    let kv = KvCtx::builder(catalog.clone()).default_store("bench:sql").build();
+    let runner = kvhost_tests::runner();
     let prepared = runner.prepare(&runner.load(&kvhost_tests::rust_guest())?)?;
 
     // Rounds interleave the contenders (raw, store, guest, raw, ...), so that
@@ -107,13 +105,20 @@ fn measure(
                 anyhow::Ok(start.elapsed().as_nanos() as f64 / n as f64)
             })?;
             samples.entry(format!("{dialect}.raw_sqlx.{op}")).or_default().push(raw_ns);
-            let store_ns = if op == "get" {
-                ns_per_op(1, n, || drop(black_box(store.get(KEY))))
-            } else {
-                ns_per_op(1, n, || drop(black_box(store.set(KEY, &VALUE, None))))
-            };
+            let store_ns = rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..n {
+                    if op == "get" {
+                        black_box(store.get(KEY).await?);
+                    } else {
+                        store.set(KEY, VALUE.to_vec(), None).await?;
+                    }
+                }
+                anyhow::Ok(start.elapsed().as_nanos() as f64 / n as f64)
+            })?;
             samples.entry(format!("{dialect}.store.{op}")).or_default().push(store_ns);
-            let guest_ns = crate::guest::run_bench(&runner, &prepared, "kvdemo", &kv, op, n)?;
+            let args = ["bench".to_owned(), op.to_owned(), n.to_string()];
+            let guest_ns = crate::guest::run_bench(&runner, &prepared, "kvdemo", &kv, &args)?;
             samples.entry(format!("5.{dialect}.guest.{op}")).or_default().push(guest_ns);
         }
     }
@@ -125,65 +130,145 @@ fn measure(
         report.add(&format!("{dialect}.store.{op}"), take(&format!("{dialect}.store.{op}")), Some(&raw_name));
         let name = format!("5.{dialect}.guest.{op}");
         report.add(&name, take(&name), Some(&raw_name));
-        report.target(&name, 1.10);
+        report.target(&name, 1.05);
     }
 
-    // 16 concurrent clients: wall time per operation over all clients.
-    const CLIENTS: u64 = 16;
-    let per_client = (n / CLIENTS).max(50);
-    let total = (per_client * CLIENTS) as f64;
-    let switches = crate::measure::context_switches();
-    let raw16 = rt.block_on(async {
-        let pool = raw_pool(dialect, cfg).await?;
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..CLIENTS)
-            .map(|_| {
-                let (pool, get_sql) = (pool.clone(), get_sql.clone());
-                tokio::spawn(async move {
-                    for _ in 0..per_client {
-                        pool.get(get_sql.clone()).await?;
-                    }
-                    anyhow::Ok(())
+    // Concurrent clients: wall time per operation over all clients, raw sqlx
+    // tasks against guests as tasks, both on the same two-worker runtime.
+    for clients in [16u64, 256] {
+        let per_client = (n / clients).max(50);
+        let total = (per_client * clients) as f64;
+        let switches = context_switches();
+        let raw_ns = rt.block_on(async {
+            let pool = raw_pool(dialect, cfg).await?;
+            let start = Instant::now();
+            let tasks: Vec<_> = (0..clients)
+                .map(|_| {
+                    let (pool, get_sql) = (pool.clone(), get_sql.clone());
+                    tokio::spawn(async move {
+                        for _ in 0..per_client {
+                            pool.get(get_sql.clone()).await?;
+                        }
+                        anyhow::Ok(())
+                    })
                 })
-            })
-            .collect();
-        for t in tasks {
-            t.await??;
-        }
-        let ns = start.elapsed().as_nanos() as f64 / total;
-        pool.close().await;
-        anyhow::Ok(ns)
-    })?;
-    let raw16_switches = (crate::measure::context_switches() - switches) as f64 / total;
-    let raw16_name = format!("{dialect}.raw_sqlx.get.16_clients");
-    report.add(&raw16_name, raw16, None);
-    let switches = crate::measure::context_switches();
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..CLIENTS)
-            .map(|_| {
-                let (runner, kv, prepared) = (&runner, &kv, &prepared);
-                s.spawn(move || crate::guest::run_bench(runner, prepared, "kvdemo", kv, "get", per_client))
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().expect("client thread").map(drop))
-    })?;
-    let name = format!("5.{dialect}.guest.get.16_clients");
-    report.add(&name, start.elapsed().as_nanos() as f64 / total, Some(&raw16_name));
-    report.target(&name, 1.10);
-    let guest16_switches = (crate::measure::context_switches() - switches) as f64 / total;
-    report.add_value(&format!("{dialect}.raw_sqlx.get.16_clients.context_switches_per_op"), raw16_switches, "cs", None);
-    report.add_value(
-        &format!("5.{dialect}.guest.get.16_clients.context_switches_per_op"),
-        guest16_switches,
-        "cs",
-        None,
-    );
+                .collect();
+            for t in tasks {
+                t.await??;
+            }
+            let ns = start.elapsed().as_nanos() as f64 / total;
+            pool.close().await;
+            anyhow::Ok(ns)
+        })?;
+        let raw_switches = (context_switches() - switches) as f64 / total;
+        let raw_name = format!("{dialect}.raw_sqlx.get.{clients}_clients");
+        report.add(&raw_name, raw_ns, None);
+        let switches = context_switches();
+        let start = Instant::now();
+        let args = ["bench".to_owned(), "get".to_owned(), per_client.to_string()];
+        let runs: Vec<_> = (0..clients).map(|_| spawn(&prepared, bench_run(&kv, &args))).collect();
+        join(runs)?;
+        let name = format!("5.{dialect}.guest.get.{clients}_clients");
+        report.add(&name, start.elapsed().as_nanos() as f64 / total, Some(&raw_name));
+        report.target(&name, 1.10);
+        let guest_switches = (context_switches() - switches) as f64 / total;
+        report.add_value(&format!("{raw_name}.context_switches_per_op"), raw_switches, "cs", None);
+        report.add_value(&format!("{name}.context_switches_per_op"), guest_switches, "cs", None);
+    }
 
     rt.block_on(raw.close());
     if dialect == "postgres" {
+        waiting(report, rt, &catalog, &kv, &prepared, names)?;
         batch(report, rt, names)?;
     }
+    Ok(())
+}
+
+/// Start a guest run as a task on the tests' runtime.
+fn spawn(prepared: &Prepared, run: GuestRun) -> tokio::task::JoinHandle<anyhow::Result<kvhost::GuestOutput>> {
+    let (runner, prepared) = (kvhost_tests::runner(), prepared.clone());
+    rt().spawn(async move { runner.run_prepared(&prepared, run).await })
+}
+
+/// Wait for every guest run, each of which must succeed.
+fn join(runs: Vec<tokio::task::JoinHandle<anyhow::Result<kvhost::GuestOutput>>>) -> anyhow::Result<()> {
+    rt().block_on(async {
+        for run in runs {
+            let out = run.await??;
+            anyhow::ensure!(out.exit_code == 0, "a guest failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// A run of the kvdemo guest with `args`, output captured.
+fn bench_run(kv: &KvCtx, args: &[String]) -> GuestRun {
+    GuestRun {
+        name: "kvdemo".into(),
+        args: args.to_vec(),
+        env: Vec::new(),
+        kv: kv.clone(),
+        limits: Default::default(),
+        stdio: Stdio::Capture,
+    }
+}
+
+/// Threads of this process now.
+fn threads() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Measure 10: 1,000 guest instances waiting on PostgreSQL at once. A raw
+/// transaction holds the row lock of one key; each guest sets that key, so
+/// its upsert waits on the lock (or, past the pool's connections, for a
+/// connection). Counted while all of them wait: the process's OS threads,
+/// and the memory each waiting instance holds.
+fn waiting(
+    report: &mut Report,
+    rt: &tokio::runtime::Runtime,
+    catalog: &Catalog,
+    kv: &KvCtx,
+    prepared: &Prepared,
+    names: &TableNames,
+) -> anyhow::Result<()> {
+    const INSTANCES: u32 = 1_000;
+    let runner = kvhost_tests::runner();
+    let q = |s: &str| kvhost::sql::Dialect::Postgres.quote(s);
+    let lock = AssertSqlSafe(format!("SELECT 1 FROM {} WHERE {} = $1 FOR UPDATE", q(&names.table), q(&names.key)));
+    let mut holder = rt.block_on(sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/test"))?;
+    let args = ["set".to_owned(), "held".to_owned(), "by a waiting guest".to_owned()];
+    // Once unlocked, so the row exists and every instance has run once.
+    rt.block_on(runner.run_prepared(prepared, bench_run(kv, &args)))?;
+    rt.block_on(sqlx::query("BEGIN").execute(&mut holder))?;
+    rt.block_on(sqlx::query(lock.into_sql_str()).bind("held").execute(&mut holder))?;
+    let (threads_before, rss_before, live_before) =
+        (threads(), crate::footprint::rss_bytes(), crate::footprint::live_bytes());
+
+    let runs: Vec<_> = (0..INSTANCES).map(|_| spawn(prepared, bench_run(kv, &args))).collect();
+    let started = Instant::now();
+    while catalog.in_flight("bench:sql") != Some(INSTANCES) {
+        anyhow::ensure!(started.elapsed() < std::time::Duration::from_secs(4), "not every guest got to wait");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let (threads_during, rss_during, live_during) =
+        (threads(), crate::footprint::rss_bytes(), crate::footprint::live_bytes());
+    let reached = started.elapsed();
+    rt.block_on(sqlx::query("ROLLBACK").execute(&mut holder))?;
+    join(runs)?;
+    println!(
+        "  {INSTANCES} guests waiting after {reached:?}; threads {threads_before} before, {threads_during} while they wait"
+    );
+    report.add_value("10.waiting_1000.os_threads", threads_during as f64, "threads", None);
+    report.add_value(
+        "10.waiting_1000.os_threads_added",
+        threads_during as f64 - threads_before as f64,
+        "threads",
+        None,
+    );
+    let per = |after: u64, before: u64| after.saturating_sub(before) as f64 / f64::from(INSTANCES);
+    report.add_value("10.waiting_1000.rss_per_instance", per(rss_during, rss_before), "B", None);
+    report.add_value("10.waiting_1000.heap_per_instance", per(live_during, live_before), "B", None);
     Ok(())
 }
 
@@ -197,21 +282,20 @@ fn batch(report: &mut Report, rt: &tokio::runtime::Runtime, names: &TableNames) 
     }
     cfg.pool.max_idle = 1;
     let db = Arc::new(rt.block_on(SqlDatabase::connect("bench:proxied", &cfg))?);
-    let store =
-        rt.block_on(SqlStore::open("bench:batch", db.clone(), names, Limits::default(), Arc::new(SystemClock)))?;
+    let store = rt.block_on(SqlStore::open("bench:batch", db.clone(), names, Arc::new(SystemClock)))?;
     let entries: Vec<(String, Vec<u8>)> = (0..1000).map(|i| (format!("batch-key-{i:06}"), vec![7u8; 100])).collect();
     let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     let trips = || proxy.round_trips.load(std::sync::atomic::Ordering::Relaxed);
     // Once to prepare the statements on the connection, then measured.
-    store.set_many(&entries, None)?;
-    store.get_many(&keys)?;
+    store.set_many(&entries, None).wait()?;
+    store.get_many(&keys).wait()?;
     let before = trips();
     let start = Instant::now();
-    store.set_many(&entries, None)?;
+    store.set_many(&entries, None).wait()?;
     let set_ns = start.elapsed().as_nanos() as f64;
     let set_trips = trips() - before;
     let start = Instant::now();
-    let got = store.get_many(&keys)?;
+    let got = store.get_many(&keys).wait()?;
     let get_ns = start.elapsed().as_nanos() as f64;
     let get_trips = trips() - before - set_trips;
     anyhow::ensure!(got.iter().all(Option::is_some), "batch get missed keys");

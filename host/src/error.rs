@@ -42,3 +42,21 @@ pub enum Error {
 
 /// The result of a store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The case's name as `kvhost:store` spells it: `no-such-store`,
+    /// `access-denied`, `store-full`, `invalid-argument`, `too-large`,
+    /// `conflict`, `unavailable` or `other`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NoSuchStore(_) => "no-such-store",
+            Error::AccessDenied(_) => "access-denied",
+            Error::StoreFull { .. } => "store-full",
+            Error::InvalidArgument(_) => "invalid-argument",
+            Error::TooLarge(_) => "too-large",
+            Error::Conflict(_) => "conflict",
+            Error::Unavailable(_) => "unavailable",
+            Error::Other(_) => "other",
+        }
+    }
+}

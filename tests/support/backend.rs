@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use kvhost::registry::{DatabaseConfig, DatabaseTarget, PoolConfig, TableNames};
-use kvhost::sql::{Dialect, SqlDatabase, SqlStore};
-use kvhost::{Limits, ManualClock, MemoryStore, SharedStore};
+use kvhost::sql::{
+    DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames,
+};
+use kvhost::{Catalog, KvCtx, Limits, ManualClock, MemoryStore, SharedStore};
+
+use crate::blocking::Blocking;
 
 /// Which backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +74,8 @@ pub fn unique_table(prefix: &str) -> String {
 /// other), sharing a manual clock. SQL tables are dropped on drop.
 pub struct Backend {
     pub kind: Kind,
-    pub store: SharedStore,
-    pub other: SharedStore,
+    pub store: Blocking,
+    pub other: Blocking,
     pub clock: ManualClock,
     sql: Option<(Arc<SqlDatabase>, Vec<String>)>,
     _dir: Option<tempfile::TempDir>,
@@ -80,7 +83,7 @@ pub struct Backend {
     rt: tokio::runtime::Runtime,
 }
 
-/// A multi-thread runtime, as SQL stores need.
+/// A runtime for a SQL pool of the tests' own.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
@@ -100,16 +103,12 @@ pub fn connect(rt: &tokio::runtime::Runtime, cfg: &DatabaseConfig) -> Option<Arc
 impl Backend {
     /// The backend, or None if its database is down and this is not CI.
     pub fn new(kind: Kind) -> Option<Self> {
-        Self::with_limits(kind, Limits::default())
-    }
-
-    pub fn with_limits(kind: Kind, limits: Limits) -> Option<Self> {
         let rt = runtime();
         let clock = ManualClock::starting_now();
         let shared = Arc::new(clock.clone());
         if kind == Kind::Memory {
-            let mk = |id: &str| -> SharedStore {
-                Arc::new(MemoryStore::builder(id).max_size(0).limits(limits).clock(shared.clone()).build())
+            let mk = |id: &str| -> Blocking {
+                Blocking(Arc::new(MemoryStore::builder(id).max_size(0).clock(shared.clone()).build()))
             };
             return Some(Self { kind, store: mk("test:a"), other: mk("test:b"), clock, sql: None, _dir: None, rt });
         }
@@ -141,10 +140,10 @@ impl Backend {
             if kind.has_version_column() {
                 names = names.with_version("ver");
             }
-            rt.block_on(db.execute_ddl(&cfg.dialect.schema(&names, limits.max_key_bytes))).unwrap();
+            rt.block_on(db.execute_ddl(&cfg.dialect.schema(&names, Limits::DEFAULT_MAX_KEY_BYTES))).unwrap();
             let id = format!("test:{}", ["a", "b"][i]);
-            let store = rt.block_on(SqlStore::open(&id, db.clone(), &names, limits, shared.clone())).unwrap();
-            stores.push(Arc::new(store) as SharedStore);
+            let store = rt.block_on(SqlStore::open(&id, db.clone(), &names, shared.clone())).unwrap();
+            stores.push(Blocking(Arc::new(store) as SharedStore));
         }
         let other = stores.pop().unwrap();
         let store = stores.pop().unwrap();
@@ -154,6 +153,14 @@ impl Backend {
     /// The runtime the SQL pool lives on.
     pub fn rt(&self) -> &tokio::runtime::Runtime {
         &self.rt
+    }
+
+    /// A guest context whose default store is this backend's first store,
+    /// with default limits.
+    pub fn kv(&self) -> KvCtx {
+        let catalog = Catalog::new();
+        catalog.insert(self.store.0.clone(), Limits::default());
+        KvCtx::builder(catalog).default_store(self.store.info().id.clone()).build()
     }
 }
 

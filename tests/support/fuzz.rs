@@ -1,8 +1,8 @@
 //! The properties the fuzz targets in `fuzz/` check, shared with the test
 //! that replays their corpus on stable Rust (`tests/fuzz_corpus.rs`).
 
-use kvhost::registry::{Registry, TableNames, parse_duration, parse_size};
-use kvhost::sql::{Dialect, valid_identifier};
+use kvhost::registry::{Registry, parse_duration, parse_size};
+use kvhost::sql::{Dialect, TableNames, valid_identifier};
 
 /// Any text given as a registry file loads or fails with errors that each
 /// name the file; it never panics. Durations and sizes parse or fail the same way.

@@ -1,16 +1,18 @@
 //! Helpers for the end-to-end tests: build real guests, find the kvhost binary,
-//! run guests through the library, open stores on every backend.
+//! run guests through the library (either linker), open stores on every backend.
 
 pub mod backend;
+pub mod blocking;
 pub mod fuzz;
 pub mod guests;
+pub mod sync_host;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
 use kvhost::registry::GuestLimits;
-use kvhost::{GuestOutput, GuestRun, KvCtx, Runner, Stdio};
+use kvhost::{GuestOutput, GuestRun, GuestRunner, KvCtx, Stdio};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -80,9 +82,27 @@ pub fn text(out: &Output) -> (String, String) {
 }
 
 /// One runner per test process: compiling its engine is the expensive part.
-pub fn runner() -> Arc<Runner> {
-    static RUNNER: std::sync::OnceLock<Arc<Runner>> = std::sync::OnceLock::new();
-    RUNNER.get_or_init(|| Arc::new(Runner::new().expect("engine"))).clone()
+pub fn runner() -> Arc<GuestRunner> {
+    static RUNNER: std::sync::OnceLock<Arc<GuestRunner>> = std::sync::OnceLock::new();
+    RUNNER.get_or_init(|| Arc::new(GuestRunner::new().expect("engine"))).clone()
+}
+
+/// The tokio runtime guests run on in this test process: two workers, like
+/// this machine.
+pub fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap())
+}
+
+/// Which of kvhost's two linkers a guest runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linking {
+    /// `add_to_linker_async`, as [`GuestRunner`] and `kvhost run` use it: the
+    /// guest is a task on the runtime.
+    Async,
+    /// `add_to_linker_sync`, as a synchronous embedder uses it: the guest
+    /// runs on a thread of its own (see [`sync_host`]).
+    Sync,
 }
 
 /// Run the Rust guest through the library with `kv` grants and captured output.
@@ -90,21 +110,42 @@ pub fn run_rust_guest(kv: KvCtx, args: &[&str], limits: GuestLimits) -> anyhow::
     run_guest(&rust_guest(), kv, args, limits)
 }
 
-/// Run a guest component through the library with `kv` grants and captured output.
+/// Run a guest component through [`GuestRunner`] (the async linker) with `kv`
+/// grants and captured output, waiting for it on this thread.
 pub fn run_guest(wasm: &Path, kv: KvCtx, args: &[&str], limits: GuestLimits) -> anyhow::Result<GuestOutput> {
+    rt().block_on(spawn_guest(wasm, kv, args, limits))?
+}
+
+/// Start a guest as a task on [`rt`], as `kvhost run --config` runs components.
+pub fn spawn_guest(
+    wasm: &Path,
+    kv: KvCtx,
+    args: &[&str],
+    limits: GuestLimits,
+) -> tokio::task::JoinHandle<anyhow::Result<GuestOutput>> {
     let runner = runner();
-    let component = runner.load(wasm)?;
-    runner.run(
-        &component,
-        GuestRun {
-            name: "kvdemo".into(),
-            args: args.iter().map(|s| s.to_string()).collect(),
-            env: Vec::new(),
-            kv,
-            limits,
-            stdio: Stdio::Capture,
-        },
-    )
+    let component = runner.load(wasm);
+    let run = guest_run(kv, args, limits);
+    rt().spawn(async move { runner.run(&component?, run).await })
+}
+
+/// Run a guest with either linker.
+pub fn run_guest_linked(linking: Linking, wasm: &Path, kv: KvCtx, args: &[&str]) -> anyhow::Result<GuestOutput> {
+    match linking {
+        Linking::Async => run_guest(wasm, kv, args, GuestLimits::default()),
+        Linking::Sync => sync_host::run(wasm, kv, args),
+    }
+}
+
+fn guest_run(kv: KvCtx, args: &[&str], limits: GuestLimits) -> GuestRun {
+    GuestRun {
+        name: "kvdemo".into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env: Vec::new(),
+        kv,
+        limits,
+        stdio: Stdio::Capture,
+    }
 }
 
 /// Stdout of a guest run, asserting it exited 0.

@@ -1,102 +1,103 @@
 //! `wasi:keyvalue@0.2.0-draft` (wasmtime's `-S keyvalue`): store, atomics, batch.
+//!
+//! This draft's cursors are numbers: each bucket handle numbers the cursors it
+//! issues and accepts only the last ones it issued.
 
 use wasmtime::component::Resource;
 
-use crate::bindings::wasi::keyvalue0_2_0_draft::{atomics, batch, store};
-use crate::ctx::{Bucket, KvView, list_page};
+use super::{KvView, finish};
+use crate::access::Bucket;
 use crate::error::{Error, Result};
 
-/// Cursors kept per bucket handle; older ones stop being accepted.
-const KEPT_CURSORS: usize = 64;
+/// The host side of the draft for the bindings `$b`; see `kvhost_store!`.
+macro_rules! wasi_draft {
+    ($b:path, $finish:ident $(, $async:tt)?) => {
+        use $b as b;
+        use b::wasi::keyvalue0_2_0_draft::{atomics, batch, store};
 
-impl store::Host for KvView<'_> {
-    fn open(&mut self, identifier: String) -> Result<Resource<Bucket>> {
-        self.open_bucket(&identifier)
-    }
-
-    fn convert_error(&mut self, err: Error) -> wasmtime::Result<store::Error> {
-        Ok(match err {
-            Error::NoSuchStore(_) => store::Error::NoSuchStore,
-            Error::AccessDenied(_) => store::Error::AccessDenied,
-            other => store::Error::Other(other.to_string()),
-        })
-    }
-}
-
-impl store::HostBucket for KvView<'_> {
-    fn get(&mut self, b: Resource<Bucket>, key: String) -> Result<Option<Vec<u8>>> {
-        self.store_for(&b, &key)?.get(&key)
-    }
-
-    fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<()> {
-        self.set_value(&b, &key, value, None)
-    }
-
-    fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<()> {
-        self.store_for(&b, &key)?.delete(&key).map(drop)
-    }
-
-    fn exists(&mut self, b: Resource<Bucket>, key: String) -> Result<bool> {
-        self.store_for(&b, &key)?.exists(&key)
-    }
-
-    /// Cursors are numbers in this draft: each names the last key of a page
-    /// this bucket handle returned, and only those are accepted.
-    fn list_keys(&mut self, b: Resource<Bucket>, cursor: Option<u64>) -> Result<store::KeyResponse> {
-        let bucket = self.table.get_mut(&b).map_err(|e| Error::Other(format!("bad bucket handle: {e}")))?;
-        let after = match cursor {
-            None => None,
-            Some(c) => Some(
-                bucket
-                    .issued
-                    .iter()
-                    .find(|(id, _)| *id == c)
-                    .map(|(_, key)| key.clone())
-                    .ok_or_else(|| Error::InvalidArgument(format!("cursor {c} was not issued by this bucket")))?,
-            ),
-        };
-        let (keys, last) = list_page(&bucket.store, "", after.as_deref(), 0)?;
-        let cursor = last.map(|key| {
-            let id = bucket.next_cursor;
-            bucket.next_cursor += 1;
-            if bucket.issued.len() == KEPT_CURSORS {
-                bucket.issued.pop_front();
+        impl store::Host for KvView<'_> {
+            fn open(&mut self, identifier: String) -> Result<Resource<Bucket>> {
+                KvView::open(self, &identifier)
             }
-            bucket.issued.push_back((id, key));
-            id
-        });
-        Ok(store::KeyResponse { keys, cursor })
-    }
 
-    fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
-        self.table.delete(b)?;
-        Ok(())
-    }
+            fn convert_error(&mut self, err: Error) -> wasmtime::Result<store::Error> {
+                Ok(match err {
+                    Error::NoSuchStore(_) => store::Error::NoSuchStore,
+                    Error::AccessDenied(_) => store::Error::AccessDenied,
+                    other => store::Error::Other(other.to_string()),
+                })
+            }
+        }
+
+        impl store::HostBucket for KvView<'_> {
+            $($async)? fn get(&mut self, b: Resource<Bucket>, key: String) -> Result<Option<Vec<u8>>> {
+                finish!($finish, self.bucket(&b)?.get(&key))
+            }
+
+            $($async)? fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<()> {
+                finish!($finish, self.bucket(&b)?.set(&key, value, None))
+            }
+
+            $($async)? fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<()> {
+                finish!($finish, self.bucket(&b)?.delete(&key)).map(drop)
+            }
+
+            $($async)? fn exists(&mut self, b: Resource<Bucket>, key: String) -> Result<bool> {
+                finish!($finish, self.bucket(&b)?.exists(&key))
+            }
+
+            $($async)? fn list_keys(&mut self, b: Resource<Bucket>, cursor: Option<u64>) -> Result<store::KeyResponse> {
+                let bucket = self.bucket_mut(&b)?;
+                let after = cursor.map(|n| bucket.numbered.resolve(n).map(str::to_owned)).transpose()?;
+                let page = finish!($finish, bucket.list("", after.as_deref(), 0))?;
+                let cursor = page.cursor.map(|c| bucket.numbered.issue(c));
+                Ok(store::KeyResponse { keys: page.keys, cursor })
+            }
+
+            fn drop(&mut self, b: Resource<Bucket>) -> wasmtime::Result<()> {
+                self.table.delete(b)?;
+                Ok(())
+            }
+        }
+
+        impl atomics::Host for KvView<'_> {
+            $($async)? fn increment(&mut self, b: Resource<Bucket>, key: String, delta: u64) -> Result<u64> {
+                let delta = i64::try_from(delta)
+                    .map_err(|_| Error::InvalidArgument(format!("increment delta {delta} is over {}", i64::MAX)))?;
+                let n = finish!($finish, self.bucket(&b)?.increment(&key, delta))?;
+                u64::try_from(n).map_err(|_| {
+                    Error::InvalidArgument(format!("{key:?} is {n}, which this draft's u64 cannot return"))
+                })
+            }
+        }
+
+        impl batch::Host for KvView<'_> {
+            $($async)? fn get_many(
+                &mut self,
+                b: Resource<Bucket>,
+                keys: Vec<String>,
+            ) -> Result<Vec<Option<(String, Vec<u8>)>>> {
+                let values = finish!($finish, self.bucket(&b)?.get_many(&keys))?;
+                Ok(keys.into_iter().zip(values).map(|(k, v)| v.map(|v| (k, v))).collect())
+            }
+
+            $($async)? fn set_many(&mut self, b: Resource<Bucket>, key_values: Vec<(String, Vec<u8>)>) -> Result<()> {
+                finish!($finish, self.bucket(&b)?.set_many(&key_values, None))
+            }
+
+            $($async)? fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<()> {
+                finish!($finish, self.bucket(&b)?.delete_many(&keys)).map(drop)
+            }
+        }
+    };
 }
 
-impl atomics::Host for KvView<'_> {
-    fn increment(&mut self, b: Resource<Bucket>, key: String, delta: u64) -> Result<u64> {
-        let delta = i64::try_from(delta)
-            .map_err(|_| Error::InvalidArgument(format!("increment delta {delta} is over {}", i64::MAX)))?;
-        let n = self.store_for(&b, &key)?.increment(&key, delta)?;
-        u64::try_from(n)
-            .map_err(|_| Error::InvalidArgument(format!("{key:?} is {n}, which this draft's u64 cannot return")))
-    }
+mod awaited {
+    use super::*;
+    wasi_draft!(super::super::bindings, awaited, async);
 }
 
-impl batch::Host for KvView<'_> {
-    fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<Vec<Option<(String, Vec<u8>)>>> {
-        let values = KvView::get_many(self, &b, &keys)?;
-        Ok(keys.into_iter().zip(values).map(|(k, v)| v.map(|v| (k, v))).collect())
-    }
-
-    fn set_many(&mut self, b: Resource<Bucket>, key_values: Vec<(String, Vec<u8>)>) -> Result<()> {
-        let s = self.store_for_entries(&b, &key_values)?;
-        s.set_many(&key_values, None)
-    }
-
-    fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<()> {
-        let s = self.store_for_keys(&b, &keys)?;
-        s.delete_many(&keys).map(drop)
-    }
+mod waited {
+    use super::*;
+    wasi_draft!(super::super::bindings::sync, waited);
 }

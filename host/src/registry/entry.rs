@@ -3,12 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::error::ConfigError;
-use super::fields::Fields;
 use super::kind::Kind;
+use crate::config::{ConfigError, Fields};
 
 /// One entry of a registry, validated.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     /// `namespace:name`.
     pub id: String,

@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::entry::Entry;
-use super::error::{ConfigError, Location};
 use super::kind::Kind;
+use crate::config::{ConfigError, Location};
 
 /// The entries `entry` depends on: (field, target ID).
 pub(crate) fn dependencies(entry: &Entry) -> Vec<(String, &str)> {
@@ -44,14 +44,19 @@ pub(crate) fn check_references(
                 continue;
             };
             let target_kind = &entries[t].kind;
-            if field == "database" && !matches!(target_kind, Kind::Database(_)) {
-                errors.push(at(entry).error(
-                    Some(&field),
-                    format!(
-                        "`{target}` is a {}, not a database (db.sql.postgres, db.sql.mysql or db.sql.sqlite)",
-                        target_kind.name()
-                    ),
-                ));
+            if let (Kind::Store(store), "database") = (&entry.kind, field.as_str()) {
+                let fits = store.kind.databases.contains(&target_kind.name());
+                if !fits {
+                    errors.push(at(entry).error(
+                        Some(&field),
+                        format!(
+                            "`{target}` is a {}, not a database a {} lives in ({})",
+                            target_kind.name(),
+                            store.kind.name,
+                            store.kind.databases.join(", ")
+                        ),
+                    ));
+                }
             }
             let wants_store = field.starts_with("stores[") || field == "default_store";
             if wants_store && !target_kind.is_store() {

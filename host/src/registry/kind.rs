@@ -1,56 +1,97 @@
-//! Entry kinds and their fields.
+//! Entry kinds: stores and databases, which their backends parse, and
+//! components.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::error::ConfigError;
-use super::fields::Fields;
-use super::sql::{DatabaseConfig, SqlStoreConfig};
-use crate::grant::Grant;
-use crate::sql::Dialect;
-use crate::store::Limits;
+use crate::access::{Grant, Limits};
+use crate::backend::{DATABASE_KINDS, DatabaseConfig, DatabaseKind, STORE_KINDS, StoreConfig, StoreKind};
+use crate::config::{ConfigError, Fields, type_name};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
 /// What an entry is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Kind {
-    /// `store.memory`
-    MemoryStore(MemoryStoreConfig),
-    /// `store.sql`
-    SqlStore(SqlStoreConfig),
-    /// `db.sql.postgres`, `db.sql.mysql`, `db.sql.sqlite`
-    Database(DatabaseConfig),
+    /// A store guests open: `store.memory`, `store.sql`, ...
+    Store(StoreEntry),
+    /// A database stores live in: `db.sql.postgres`, `db.sql.mysql`, `db.sql.sqlite`, ...
+    Database(DatabaseEntry),
     /// `wasm.component`
     Component(ComponentConfig),
 }
 
+/// A `store.*` entry: the fields every store has, and its backend's own.
+#[derive(Debug, Clone)]
+pub struct StoreEntry {
+    /// Which kind, with its backend.
+    pub kind: &'static StoreKind,
+    /// The `db.*` entry it lives in, for kinds that take one.
+    pub database: Option<String>,
+    /// How often expired entries are purged; zero = never.
+    pub cleanup_interval: Duration,
+    /// Key, value, batch and concurrency limits.
+    pub limits: Limits,
+    /// The backend's own fields.
+    pub config: Arc<dyn StoreConfig>,
+}
+
+/// A `db.*` entry.
+#[derive(Debug, Clone)]
+pub struct DatabaseEntry {
+    /// Which kind, with its backend.
+    pub kind: &'static DatabaseKind,
+    /// The backend's own fields.
+    pub config: Arc<dyn DatabaseConfig>,
+}
+
+impl StoreEntry {
+    /// The backend's fields as type `T` (such as [`crate::sql::SqlStoreConfig`]),
+    /// if this store is of that backend.
+    pub fn config<T: Any>(&self) -> Option<&T> {
+        let any: &dyn Any = &*self.config;
+        any.downcast_ref()
+    }
+}
+
+impl DatabaseEntry {
+    /// The backend's fields as type `T` (such as
+    /// [`crate::sql::SqlDatabaseConfig`]), if this database is of that backend.
+    pub fn config<T: Any>(&self) -> Option<&T> {
+        let any: &dyn Any = &*self.config;
+        any.downcast_ref()
+    }
+}
+
 /// Every kind this build knows, as written in YAML.
-pub const KINDS: &[&str] =
-    &["store.memory", "store.sql", "db.sql.postgres", "db.sql.mysql", "db.sql.sqlite", "wasm.component"];
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    let stores = STORE_KINDS.iter().map(|k| k.name);
+    stores.chain(DATABASE_KINDS.iter().map(|k| k.name)).chain(["wasm.component"])
+}
 
 impl Kind {
     /// The kind as written in YAML.
     pub fn name(&self) -> &'static str {
         match self {
-            Kind::MemoryStore(_) => "store.memory",
-            Kind::SqlStore(_) => "store.sql",
-            Kind::Database(d) => d.dialect.kind(),
+            Kind::Store(s) => s.kind.name,
+            Kind::Database(d) => d.kind.name,
             Kind::Component(_) => "wasm.component",
         }
     }
 
     /// Whether guests can open this entry as a store.
     pub fn is_store(&self) -> bool {
-        matches!(self, Kind::MemoryStore(_) | Kind::SqlStore(_))
+        matches!(self, Kind::Store(_))
     }
 
     /// The entries this one names, with the field that names each.
     pub(crate) fn references(&self) -> Vec<(String, &str)> {
         match self {
-            Kind::MemoryStore(_) | Kind::Database(_) => Vec::new(),
-            Kind::SqlStore(s) => vec![("database".to_owned(), s.database.as_str())],
+            Kind::Database(_) => Vec::new(),
+            Kind::Store(s) => s.database.iter().map(|db| ("database".to_owned(), db.as_str())).collect(),
             Kind::Component(c) => {
                 let mut refs: Vec<_> =
                     c.stores.iter().enumerate().map(|(i, g)| (format!("stores[{i}]"), g.store.as_str())).collect();
@@ -60,24 +101,42 @@ impl Kind {
         }
     }
 
-    /// Parse the kind-specific fields of an entry declared in `file`.
-    pub(crate) fn parse(kind: &str, f: &mut Fields, file: &Path) -> Result<(Kind, &'static [&'static str])> {
-        match kind {
-            "store.memory" => Ok((Kind::MemoryStore(MemoryStoreConfig::parse(f)?), MemoryStoreConfig::FIELDS)),
-            "store.sql" => Ok((Kind::SqlStore(SqlStoreConfig::parse(f, parse_limits)?), SqlStoreConfig::FIELDS)),
-            "db.sql.postgres" | "db.sql.mysql" | "db.sql.sqlite" => {
-                let dialect = Dialect::from_kind(kind).expect("matched above");
-                let fields = if dialect == Dialect::Sqlite {
-                    DatabaseConfig::SQLITE_FIELDS
-                } else {
-                    DatabaseConfig::SERVER_FIELDS
-                };
-                Ok((Kind::Database(DatabaseConfig::parse(dialect, f, file)?), fields))
-            }
-            "wasm.component" => Ok((Kind::Component(ComponentConfig::parse(f, file)?), ComponentConfig::FIELDS)),
-            other => Err(f.error("kind", format!("unknown kind `{other}`; this build knows: {}", KINDS.join(", ")))),
+    /// Parse the kind-specific fields of an entry declared in `file`, and
+    /// the names of the fields this kind accepts.
+    pub(crate) fn parse(kind: &str, f: &mut Fields, file: &Path) -> Result<(Kind, Vec<&'static str>)> {
+        if let Some(k) = STORE_KINDS.iter().find(|k| k.name == kind) {
+            return parse_store(k, f, file);
         }
+        if let Some(k) = DATABASE_KINDS.iter().find(|k| k.name == kind) {
+            let config = (k.parse)(f, file)?;
+            return Ok((Kind::Database(DatabaseEntry { kind: k, config }), k.fields.to_vec()));
+        }
+        if kind == "wasm.component" {
+            return Ok((Kind::Component(ComponentConfig::parse(f, file)?), ComponentConfig::FIELDS.to_vec()));
+        }
+        let known: Vec<&str> = kinds().collect();
+        Err(f.error("kind", format!("unknown kind `{kind}`; this build knows: {}", known.join(", "))))
     }
+}
+
+/// Fields every store kind takes, beside its backend's own.
+const STORE_FIELDS: &[&str] = &[
+    "cleanup_interval",
+    "max_key_bytes",
+    "max_value_bytes",
+    "max_result_bytes",
+    "max_concurrency",
+    "max_concurrency_wait",
+];
+
+fn parse_store(kind: &'static StoreKind, f: &mut Fields, file: &Path) -> Result<(Kind, Vec<&'static str>)> {
+    let database = if kind.databases.is_empty() { None } else { Some(f.required_string("database")?) };
+    let config = (kind.parse)(f, file)?;
+    let cleanup_interval = f.duration("cleanup_interval")?.unwrap_or(kind.cleanup_interval);
+    let limits = parse_limits(f)?;
+    let database_field = database.as_ref().map(|_| "database");
+    let fields = kind.fields.iter().copied().chain(database_field).chain(STORE_FIELDS.iter().copied()).collect();
+    Ok((Kind::Store(StoreEntry { kind, database, cleanup_interval, limits, config }), fields))
 }
 
 fn parse_limits(f: &mut Fields) -> Result<Limits> {
@@ -95,32 +154,11 @@ fn parse_limits(f: &mut Fields) -> Result<Limits> {
     if let Some(v) = f.u32("max_concurrency")? {
         limits.max_concurrency = v;
     }
+    if let Some(v) = f.duration("max_concurrency_wait")? {
+        limits.max_concurrency_wait = v;
+    }
     limits.validate().map_err(|(field, message)| f.error(field, message))?;
     Ok(limits)
-}
-
-/// Fields of a `store.memory` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemoryStoreConfig {
-    /// Most live entries; 0 = unlimited. Default 10000.
-    pub max_size: u64,
-    /// How often expired entries are purged; zero = never. Default 5m.
-    pub cleanup_interval: Duration,
-    /// Size and concurrency limits.
-    pub limits: Limits,
-}
-
-impl MemoryStoreConfig {
-    const FIELDS: &[&str] =
-        &["max_size", "cleanup_interval", "max_key_bytes", "max_value_bytes", "max_result_bytes", "max_concurrency"];
-
-    fn parse(f: &mut Fields) -> Result<Self> {
-        Ok(Self {
-            max_size: f.u64("max_size")?.unwrap_or(crate::MemoryStore::DEFAULT_MAX_SIZE),
-            cleanup_interval: f.duration("cleanup_interval")?.unwrap_or(Duration::from_secs(300)),
-            limits: parse_limits(f)?,
-        })
-    }
 }
 
 /// Fields of a `wasm.component` entry.
@@ -184,7 +222,7 @@ fn parse_grants(f: &mut Fields) -> Result<Vec<Grant>> {
         None => return Ok(Vec::new()),
         Some(Value::Sequence(items)) => items,
         Some(other) => {
-            let got = super::fields::type_name(&other);
+            let got = type_name(&other);
             return Err(f.error("stores", format!("expected a list of store IDs, got {got}")));
         }
     };
@@ -204,7 +242,7 @@ fn parse_grants(f: &mut Fields) -> Result<Vec<Grant>> {
                 grant
             }
             other => {
-                let got = super::fields::type_name(&other);
+                let got = type_name(&other);
                 return Err(f.error(&name, format!("expected a store ID or {{id, prefix, access}}, got {got}")));
             }
         };

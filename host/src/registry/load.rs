@@ -5,10 +5,8 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use super::entry::{Entry, Lifecycle, valid_name};
-use super::error::{ConfigError, Location};
-use super::fields::{Fields, type_name};
 use super::kind::Kind;
-use super::values::substitute_env;
+use crate::config::{ConfigError, Fields, Location, substitute_env, type_name};
 
 /// Every `.yaml`/`.yml` file under `path` (or `path` itself), sorted.
 pub(crate) fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), ConfigError> {
@@ -112,7 +110,7 @@ fn parse_entry(file: &Path, namespace: &str, index: usize, mut item: Value) -> R
     let kind_name = f.required_string("kind")?;
     let lifecycle = Lifecycle::parse(f.nested("lifecycle")?)?;
     let (kind, kind_fields) = Kind::parse(&kind_name, &mut f, file)?;
-    let known: Vec<&str> = COMMON_FIELDS.iter().chain(kind_fields).copied().collect();
+    let known: Vec<&str> = COMMON_FIELDS.iter().chain(&kind_fields).copied().collect();
     f.finish(&known)?;
     Ok(Entry { id, file: file.to_owned(), lifecycle, kind })
 }

@@ -13,22 +13,16 @@
 //! ```
 
 mod entry;
-mod error;
-mod fields;
 mod graph;
 mod kind;
 mod load;
-mod sql;
-mod values;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+pub use crate::config::{ConfigError, RegistryError, parse_duration, parse_size};
 pub use entry::{Entry, Lifecycle};
-pub use error::{ConfigError, RegistryError};
-pub use kind::{ComponentConfig, GuestLimits, KINDS, Kind, MemoryStoreConfig};
-pub use sql::{DatabaseConfig, DatabaseTarget, PoolConfig, SqlStoreConfig, TableNames};
-pub use values::{parse_duration, parse_size};
+pub use kind::{ComponentConfig, DatabaseEntry, GuestLimits, Kind, StoreEntry, kinds};
 
 /// A validated set of entries from one or more YAML files.
 #[derive(Debug, Clone, Default)]

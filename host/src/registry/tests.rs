@@ -1,6 +1,22 @@
 use std::time::Duration;
 
 use super::*;
+use crate::MemoryConfig;
+use crate::sql::{DatabaseTarget, PoolConfig, SqlDatabaseConfig, SqlStoreConfig, TableNames};
+
+/// Entry `id` of `r`, a store whose backend's fields are a `T`.
+#[track_caller]
+fn store<'a, T: 'static>(r: &'a Registry, id: &str) -> (&'a StoreEntry, &'a T) {
+    let Kind::Store(s) = &r.get(id).expect("declared").kind else { panic!("{id} is not a store") };
+    (s, s.config::<T>().unwrap_or_else(|| panic!("{id} is a {}", s.kind.name)))
+}
+
+/// Entry `id` of `r`, a SQL database.
+#[track_caller]
+fn sql_database<'a>(r: &'a Registry, id: &str) -> &'a SqlDatabaseConfig {
+    let Kind::Database(d) = &r.get(id).expect("declared").kind else { panic!("{id} is not a database") };
+    d.config().unwrap_or_else(|| panic!("{id} is a {}", d.kind.name))
+}
 
 fn load(text: &str) -> Result<Registry, RegistryError> {
     Registry::from_yaml("reg.yaml", text)
@@ -32,9 +48,9 @@ fn parses_memory_store_with_defaults() {
     let r = load(MEMORY).unwrap();
     let e = r.get("app:sessions").unwrap();
     assert_eq!(e.lifecycle, Lifecycle::default());
-    let Kind::MemoryStore(m) = &e.kind else { panic!("{e:?}") };
+    let (s, m) = store::<MemoryConfig>(&r, "app:sessions");
     assert_eq!(m.max_size, 10_000);
-    assert_eq!(m.cleanup_interval, Duration::from_secs(300));
+    assert_eq!(s.cleanup_interval, Duration::from_secs(300));
 }
 
 #[test]
@@ -66,9 +82,9 @@ entries:
     assert_eq!(e.lifecycle.requires, ["app:base"]);
     assert_eq!(e.lifecycle.start_timeout, Duration::from_millis(250));
     assert_eq!(e.lifecycle.stop_timeout, Duration::ZERO);
-    let Kind::MemoryStore(m) = &e.kind else { panic!() };
-    assert_eq!((m.max_size, m.limits.max_key_bytes, m.limits.max_value_bytes), (0, 64, 4096));
-    assert_eq!(m.cleanup_interval, Duration::from_secs(5400));
+    let (s, m) = store::<MemoryConfig>(&r, &e.id);
+    assert_eq!((m.max_size, s.limits.max_key_bytes, s.limits.max_value_bytes), (0, 64, 4096));
+    assert_eq!(s.cleanup_interval, Duration::from_secs(5400));
     let order: Vec<_> = r.start_order(["app:sessions"]).iter().map(|e| e.id.as_str()).collect();
     assert_eq!(order, ["app:base", "app:sessions"]);
 }
@@ -78,8 +94,8 @@ fn substitutes_env_references_in_strings() {
     // SAFETY: no other test reads this variable.
     unsafe { std::env::set_var("KVHOST_TEST_INTERVAL", "7s") };
     let r = load("namespace: app\nentries:\n  - name: s\n    kind: store.memory\n    cleanup_interval: \"${env:KVHOST_TEST_INTERVAL}\"\n").unwrap();
-    let Kind::MemoryStore(m) = &r.get("app:s").unwrap().kind else { panic!() };
-    assert_eq!(m.cleanup_interval, Duration::from_secs(7));
+    let (s, _) = store::<MemoryConfig>(&r, "app:s");
+    assert_eq!(s.cleanup_interval, Duration::from_secs(7));
 }
 
 #[test]
@@ -410,7 +426,7 @@ const SQL: &str = "namespace: app\nentries:\n  - name: pg\n    kind: db.sql.post
 #[test]
 fn parses_sql_entries_with_defaults() {
     let r = load(SQL).unwrap();
-    let Kind::Database(db) = &r.get("app:pg").unwrap().kind else { panic!() };
+    let db = sql_database(&r, "app:pg");
     assert_eq!(
         db.target,
         DatabaseTarget::Server {
@@ -422,9 +438,10 @@ fn parses_sql_entries_with_defaults() {
         }
     );
     assert_eq!(db.pool, PoolConfig::default());
-    let Kind::SqlStore(s) = &r.get("app:kv").unwrap().kind else { panic!() };
-    assert_eq!(s.table, TableNames::new("kv_store"));
+    let (s, sql) = store::<SqlStoreConfig>(&r, "app:kv");
+    assert_eq!(sql.table, TableNames::new("kv_store"));
     assert_eq!(s.cleanup_interval, Duration::ZERO);
+    assert_eq!(s.database.as_deref(), Some("app:pg"));
     let order: Vec<_> = r.start_order(["app:kv"]).iter().map(|e| e.id.as_str()).collect();
     assert_eq!(order, ["app:pg", "app:kv"], "the database starts before its store");
 }
@@ -461,16 +478,16 @@ entries:
 "#,
     )
     .unwrap();
-    let Kind::Database(db) = &r.get("app:my").unwrap().kind else { panic!() };
+    let db = sql_database(&r, "app:my");
     let DatabaseTarget::Server { port, password, .. } = &db.target else { panic!() };
     assert_eq!((*port, password.as_deref()), (3307, Some("p@ss:word")));
     assert_eq!(db.options.get("charset").map(String::as_str), Some("utf8mb4"));
     assert_eq!(db.pool, PoolConfig { max_open: 20, max_idle: 20, max_lifetime: Duration::from_secs(1800) });
-    let Kind::Database(lite) = &r.get("app:lite").unwrap().kind else { panic!() };
+    let lite = sql_database(&r, "app:lite");
     assert_eq!(lite.target, DatabaseTarget::Sqlite { file: Some("data/kv.db".into()) });
-    let Kind::SqlStore(s) = &r.get("app:cache").unwrap().kind else { panic!() };
+    let (s, sql) = store::<SqlStoreConfig>(&r, "app:cache");
     assert_eq!(
-        s.table,
+        sql.table,
         TableNames {
             table: "Cache_2".into(),
             key: "k".into(),
@@ -485,7 +502,7 @@ entries:
 #[test]
 fn sqlite_memory_has_no_file() {
     let r = load("namespace: a\nentries:\n  - {name: m, kind: db.sql.sqlite, file: \":memory:\"}\n").unwrap();
-    let Kind::Database(db) = &r.get("a:m").unwrap().kind else { panic!() };
+    let db = sql_database(&r, "a:m");
     assert_eq!(db.target, DatabaseTarget::Sqlite { file: None });
 }
 
@@ -513,8 +530,8 @@ fn rejects_hostile_table_and_column_names() {
 #[test]
 fn parses_optional_version_column() {
     let r = load(&format!("{SQL}    version_column_name: ver\n")).unwrap();
-    let Kind::SqlStore(s) = &r.get("app:kv").unwrap().kind else { panic!() };
-    assert_eq!(s.table.version.as_deref(), Some("ver"));
+    let (_, sql) = store::<SqlStoreConfig>(&r, "app:kv");
+    assert_eq!(sql.table.version.as_deref(), Some("ver"));
     rejects(
         &format!("{SQL}    version_column_name: \"v;--\"\n"),
         Some("app:kv"),
@@ -676,8 +693,8 @@ fn rejects_store_list_that_is_not_a_list() {
 fn parses_store_result_and_concurrency_limits() {
     let r = load(&format!("{MEMORY}    max_result_bytes: 1MiB\n    max_concurrency: 8\n    max_value_bytes: 64KiB\n"))
         .unwrap();
-    let Kind::MemoryStore(m) = &r.get("app:sessions").unwrap().kind else { panic!() };
-    assert_eq!((m.limits.max_result_bytes, m.limits.max_concurrency, m.limits.max_value_bytes), (1 << 20, 8, 64 << 10));
+    let (s, _) = store::<MemoryConfig>(&r, "app:sessions");
+    assert_eq!((s.limits.max_result_bytes, s.limits.max_concurrency, s.limits.max_value_bytes), (1 << 20, 8, 64 << 10));
 }
 
 #[test]

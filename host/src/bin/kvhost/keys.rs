@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use kvhost::Runtime;
+use kvhost::Host;
 use kvhost::registry::Registry;
 
 #[derive(clap::Args)]
@@ -23,7 +23,7 @@ pub struct KeysArgs {
 }
 
 /// Keys are read a page at a time, so a large store streams out.
-const PAGE: usize = 1000;
+const PAGE: u32 = 1000;
 
 pub async fn keys(args: KeysArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::load(&args.configs)?;
@@ -32,30 +32,27 @@ pub async fn keys(args: KeysArgs) -> anyhow::Result<ExitCode> {
         Some(e) if !e.kind.is_store() => bail!("`{}` is a {}, not a store", args.store, e.kind.name()),
         Some(_) => {}
     }
-    let mut runtime = Runtime::new(registry);
-    runtime.start(std::slice::from_ref(&args.store)).await?;
-    let store = runtime.stores().get(&args.store).context("the store did not start")?;
-    let prefix = args.prefix;
-    // Stores are synchronous (SQL ones block on the runtime), so list off it.
-    let listed = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+    let mut host = Host::new(registry);
+    host.start(std::slice::from_ref(&args.store)).await?;
+    let bucket = host.catalog().open(&args.store).context("the store did not start")?;
+    let listed = async {
         let mut out = std::io::stdout().lock();
-        let (mut after, mut count) = (None::<String>, 0u64);
+        let (mut cursor, mut count) = (None::<String>, 0u64);
         loop {
-            let page = store.list(&prefix, after.as_deref(), PAGE)?;
-            for key in &page {
+            let page = bucket.list(&args.prefix, cursor.as_deref(), PAGE).await?;
+            for key in &page.keys {
                 writeln!(out, "{key}")?;
             }
-            count += page.len() as u64;
-            if page.len() < PAGE {
-                return Ok(count);
+            count += page.keys.len() as u64;
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return anyhow::Ok(count),
             }
-            after = page.last().cloned();
         }
-    })
-    .await
-    .context("listing failed")?;
-    runtime.shutdown().await;
-    let count = listed?;
+    }
+    .await;
+    host.shutdown().await;
+    let count = listed.context("listing failed")?;
     eprintln!("{count} keys");
     Ok(ExitCode::SUCCESS)
 }

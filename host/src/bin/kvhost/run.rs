@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use kvhost::registry::{GuestLimits, Registry};
-use kvhost::{Grant, GuestRun, KvCtx, MemoryStore, Runner, Runtime, Stdio, Stores};
+use kvhost::{Bucket, Catalog, Grant, GuestRun, GuestRunner, Host, KvCtx, Limits, MemoryStore, Stdio};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -45,8 +45,8 @@ pub struct RunArgs {
 
 /// A runner with the component cache, unless it is turned off or cannot be
 /// opened (then it says so and compiles every time).
-fn runner(no_cache: bool) -> anyhow::Result<Runner> {
-    let runner = Runner::new()?;
+fn runner(no_cache: bool) -> anyhow::Result<GuestRunner> {
+    let runner = GuestRunner::new()?;
     let Some(dir) = (!no_cache).then(kvhost::ComponentCache::default_dir).flatten() else { return Ok(runner) };
     match kvhost::ComponentCache::open(&dir) {
         Ok(cache) => Ok(runner.with_cache(cache)),
@@ -85,29 +85,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return run_registry(args, runner).await;
     };
     let limits = GuestLimits { max_memory: args.max_memory, timeout: args.timeout };
-    let (kv, runtime) = if args.configs.is_empty() {
+    let (kv, host) = if args.configs.is_empty() {
         if let Some(id) = args.allow.first().map(|g| &g.store).or(args.default_store.as_ref()) {
             bail!("--allow/--default-store {id} needs --config: without a registry the guest gets one in-memory store");
         }
-        let stores = Stores::new();
-        let store = MemoryStore::builder("default").max_size(0).build();
-        preset(&store, &args.kv)?;
-        stores.insert(Arc::new(store));
-        (KvCtx::builder(stores).default_store("default").build(), None)
+        let catalog = Catalog::new();
+        catalog.insert(Arc::new(MemoryStore::builder("default").max_size(0).build()), Limits::default());
+        preset(catalog.open("default").context("the default store is not running")?, &args.kv).await?;
+        (KvCtx::builder(catalog).default_store("default").build(), None)
     } else {
         let registry = Registry::load(&args.configs)?;
-        let mut runtime = Runtime::new(registry);
+        let mut host = Host::new(registry);
         let mut wanted: Vec<String> = args.allow.iter().map(|g| g.store.clone()).collect();
         wanted.extend(args.default_store.clone());
         for id in &wanted {
-            match runtime.registry().get(id) {
+            match host.registry().get(id) {
                 Some(e) if e.kind.is_store() => {}
                 Some(e) => bail!("--allow {id}: that entry is a {}, not a store", e.kind.name()),
                 None => bail!("--allow {id}: no store with that ID in the registry"),
             }
         }
-        runtime.start(&wanted).await?;
-        let mut b = KvCtx::builder(runtime.stores().clone());
+        host.start(&wanted).await?;
+        let mut b = KvCtx::builder(host.catalog().clone());
         for grant in &args.allow {
             b = b.grant(grant.clone());
         }
@@ -116,42 +115,42 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         if !args.kv.is_empty() {
             let id = args.default_store.as_deref().context("--kv needs --default-store with --config")?;
-            preset(&*runtime.stores().get(id).context("default store not running")?, &args.kv)?;
+            preset(host.catalog().open(id).context("the default store is not running")?, &args.kv).await?;
         }
-        (b.build(), Some(runtime))
+        (b.build(), Some(host))
     };
     let name = guest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let run = GuestRun { name, args: args.args, env: args.env, kv, limits, stdio: Stdio::Inherit };
-    let r = runner.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let component = r.load(&guest)?;
-        r.run(&component, run)
-    })
-    .await?;
-    if let Some(rt) = runtime {
-        rt.shutdown().await;
+    let loader = runner.clone();
+    let component = tokio::task::spawn_blocking(move || loader.load(&guest)).await?;
+    let result = match component {
+        Ok(component) => runner.run(&component, run).await,
+        Err(e) => Err(e),
+    };
+    if let Some(host) = host {
+        host.shutdown().await;
     }
     let code = result?.exit_code;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
-fn preset(store: &dyn kvhost::Store, pairs: &[(String, String)]) -> anyhow::Result<()> {
+/// `--kv KEY=VALUE`: written through a bucket, so the store's limits apply.
+async fn preset(bucket: Bucket, pairs: &[(String, String)]) -> anyhow::Result<()> {
     for (k, v) in pairs {
-        store.info().limits.check_key(k).with_context(|| format!("--kv {k}"))?;
-        store.set(k, v.as_bytes(), None).with_context(|| format!("--kv {k}"))?;
+        bucket.set(k, v.as_bytes(), None).await.with_context(|| format!("--kv {k}"))?;
     }
     Ok(())
 }
 
-async fn run_registry(args: RunArgs, runner: Arc<Runner>) -> anyhow::Result<ExitCode> {
+async fn run_registry(args: RunArgs, runner: Arc<GuestRunner>) -> anyhow::Result<ExitCode> {
     if !args.allow.is_empty() || args.default_store.is_some() || !args.kv.is_empty() {
         bail!(
             "--allow, --default-store and --kv apply to a GUEST; registry components take their grants from the registry"
         );
     }
     let registry = Registry::load(&args.configs)?;
-    let mut runtime = Runtime::new(registry);
-    runtime.start_auto().await?;
+    let mut host = Host::new(registry);
+    host.start_auto().await?;
     let interrupter = runner.clone();
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -159,9 +158,9 @@ async fn run_registry(args: RunArgs, runner: Arc<Runner>) -> anyhow::Result<Exit
             interrupter.interrupt();
         }
     });
-    let exits = runtime.run_components(runner).await;
+    let exits = host.run_components(runner).await;
     ctrl_c.abort();
-    runtime.shutdown().await;
+    host.shutdown().await;
     let mut failed = false;
     for exit in exits? {
         match exit.result {

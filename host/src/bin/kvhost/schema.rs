@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use kvhost::registry::{Kind, Registry, TableNames};
-use kvhost::sql::Dialect;
-use kvhost::{Limits, Runtime};
+use kvhost::registry::{Kind, Registry};
+use kvhost::sql::{DatabaseTarget, Dialect, SqlDatabase, SqlDatabaseConfig, SqlStoreConfig, TableNames};
+use kvhost::{Host, Limits};
 
 #[derive(clap::Args)]
 #[command(
@@ -66,30 +66,36 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     let id = args.store.context("give STORE_ID with --config")?;
     let registry = Registry::load(&args.configs)?;
     let Some(entry) = registry.get(&id) else { bail!("no entry `{id}` in the registry") };
-    let Kind::SqlStore(store) = &entry.kind else {
+    let Some((store, table)) = (match &entry.kind {
+        Kind::Store(s) => s.config::<SqlStoreConfig>().map(|c| (s, &c.table)),
+        _ => None,
+    }) else {
         bail!("{id} is a {}, not a store.sql", entry.kind.name());
     };
-    let Some(Kind::Database(db)) = registry.get(&store.database).map(|e| &e.kind) else {
-        bail!("{id}: database {} is not a db.sql.* entry", store.database);
+    let database = store.database.clone().context("a store.sql names its database")?;
+    let Some(db) = registry.get(&database).and_then(|e| match &e.kind {
+        Kind::Database(d) => d.config::<SqlDatabaseConfig>(),
+        _ => None,
+    }) else {
+        bail!("{id}: database {database} is not a db.sql.* entry");
     };
-    let ddl = db.dialect.schema(&store.table, store.limits.max_key_bytes);
+    let ddl = db.dialect.schema(table, store.limits.max_key_bytes);
     if !args.apply {
         print(&ddl);
         return Ok(ExitCode::SUCCESS);
     }
-    if matches!(db.target, kvhost::registry::DatabaseTarget::Sqlite { file: None }) {
+    if matches!(db.target, DatabaseTarget::Sqlite { file: None }) {
         bail!(
-            "{} is a SQLite :memory: database: kvhost creates its tables at start, so there is nothing to apply",
-            store.database
+            "{database} is a SQLite :memory: database: kvhost creates its tables at start, so there is nothing to apply"
         );
     }
-    let database = store.database.clone();
-    let mut runtime = Runtime::new(registry.clone());
-    runtime.start(std::slice::from_ref(&database)).await?;
-    let result = runtime.database(&database).context("database did not start")?.execute_ddl(&ddl).await;
-    runtime.shutdown().await;
+    let mut host = Host::new(registry.clone());
+    host.start(std::slice::from_ref(&database)).await?;
+    let sql = host.database::<SqlDatabase>(&database).context("database did not start")?;
+    let result = sql.execute_ddl(&ddl).await;
+    host.shutdown().await;
     result?;
-    println!("table {} and its expiry index are present in {database}", store.table.table);
+    println!("table {} and its expiry index are present in {database}", table.table);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,23 +6,27 @@ use std::time::Duration;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
 
-use crate::clock::{self, SharedClock};
+use super::clock::{self, SharedClock};
+use super::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
-use crate::store::{Condition, Limits, Store, StoreInfo, Versioned, add_decimal, expiry};
+
+mod config;
+
+pub(crate) use config::KIND;
+pub use config::MemoryConfig;
 
 /// Builds a [`MemoryStore`].
 ///
 /// ```
-/// use kvhost::{MemoryStore, Store};
+/// use kvhost::{MemoryStore, Store, Wait};
 /// let store = MemoryStore::builder("app:sessions").max_size(2).build();
-/// store.set("a", b"1", None).unwrap();
-/// assert_eq!(store.get("a").unwrap().as_deref(), Some(&b"1"[..]));
+/// store.set("a", b"1".to_vec(), None).wait().unwrap();
+/// assert_eq!(store.get("a").wait().unwrap().as_deref(), Some(&b"1"[..]));
 /// ```
 #[derive(Debug)]
 pub struct MemoryStoreBuilder {
     id: String,
     max_size: u64,
-    limits: Limits,
     clock: SharedClock,
 }
 
@@ -30,12 +34,6 @@ impl MemoryStoreBuilder {
     /// The most live entries the store holds; `0` = unlimited. Default 10000.
     pub fn max_size(mut self, max_size: u64) -> Self {
         self.max_size = max_size;
-        self
-    }
-
-    /// Key and value size limits reported by `info()`.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
         self
     }
 
@@ -54,7 +52,7 @@ impl MemoryStoreBuilder {
             next_version: AtomicU64::new(1),
             max_size: self.max_size,
             clock: self.clock,
-            info: StoreInfo { id: self.id, backend: "memory", durable: false, versioned: true, limits: self.limits },
+            info: StoreInfo { id: self.id, backend: "memory", durable: false, versioned: true },
         }
     }
 }
@@ -68,12 +66,12 @@ const SHARDS: usize = 256;
 
 /// The clock, read at most once per operation and only if an entry expires.
 struct Now<'a> {
-    clock: &'a dyn crate::clock::Clock,
+    clock: &'a dyn super::clock::Clock,
     read: std::cell::Cell<Option<u64>>,
 }
 
 impl<'a> Now<'a> {
-    fn new(clock: &'a dyn crate::clock::Clock) -> Self {
+    fn new(clock: &'a dyn super::clock::Clock) -> Self {
         Self { clock, read: std::cell::Cell::new(None) }
     }
 
@@ -134,12 +132,7 @@ impl MemoryStore {
 
     /// A builder for a store with the given registry ID.
     pub fn builder(id: impl Into<String>) -> MemoryStoreBuilder {
-        MemoryStoreBuilder {
-            id: id.into(),
-            max_size: Self::DEFAULT_MAX_SIZE,
-            limits: Limits::default(),
-            clock: clock::system(),
-        }
+        MemoryStoreBuilder { id: id.into(), max_size: Self::DEFAULT_MAX_SIZE, clock: clock::system() }
     }
 
     /// Entries held in memory, including expired ones not yet purged.
@@ -250,8 +243,10 @@ fn overwrite<T>(
     Ok((expires_at, out))
 }
 
-impl Store for MemoryStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+// The operations themselves: synchronous, since the map never waits on I/O.
+// `Store` hands each result back ready.
+impl MemoryStore {
+    pub(crate) fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let now = Now::new(&*self.clock);
         match self.map.get(key) {
             Some(e) if now.is_live(&e) => Ok(Some(e.value.to_vec())),
@@ -264,15 +259,15 @@ impl Store for MemoryStore {
         }
     }
 
-    fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+    pub(crate) fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
         self.write(key, value.into(), ttl, Condition::Always).map(drop)
     }
 
-    fn set_owned(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
+    pub(crate) fn set_owned(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
         self.write(key, value.into_boxed_slice(), ttl, Condition::Always).map(drop)
     }
 
-    fn delete(&self, key: &str) -> Result<bool> {
+    pub(crate) fn delete(&self, key: &str) -> Result<bool> {
         let now = self.clock.now_ms();
         match self.map.remove(key) {
             Some((_, e)) => {
@@ -283,7 +278,7 @@ impl Store for MemoryStore {
         }
     }
 
-    fn exists(&self, key: &str) -> Result<bool> {
+    pub(crate) fn exists(&self, key: &str) -> Result<bool> {
         let now = Now::new(&*self.clock);
         match self.map.get(key) {
             Some(e) if now.is_live(&e) => Ok(true),
@@ -296,7 +291,7 @@ impl Store for MemoryStore {
         }
     }
 
-    fn clear(&self) -> Result<()> {
+    pub(crate) fn clear(&self) -> Result<()> {
         self.map.retain(|_, _| {
             self.release_slot();
             false
@@ -304,7 +299,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn remove_expired(&self) -> Result<u64> {
+    pub(crate) fn remove_expired(&self) -> Result<u64> {
         let now = self.clock.now_ms();
         // Reset the bound first: every entry that survives the scan lowers it
         // again, and so does every concurrent `set` that lands after the reset.
@@ -323,11 +318,7 @@ impl Store for MemoryStore {
         Ok(removed)
     }
 
-    fn info(&self) -> &StoreInfo {
-        &self.info
-    }
-
-    fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+    pub(crate) fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
         let now = self.clock.now_ms();
         // Keep the `limit` smallest matching keys in a max-heap: O(n log limit).
         let mut heap = std::collections::BinaryHeap::with_capacity(limit + 1);
@@ -345,7 +336,7 @@ impl Store for MemoryStore {
         Ok(heap.into_sorted_vec())
     }
 
-    fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
+    pub(crate) fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
         let now = Now::new(&*self.clock);
         Ok(self
             .map
@@ -354,11 +345,7 @@ impl Store for MemoryStore {
             .map(|e| Versioned { value: e.value.to_vec(), version: e.version }))
     }
 
-    fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
-        self.write(key, value.into(), ttl, condition)
-    }
-
-    fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+    pub(crate) fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         let now = Now::new(&*self.clock);
         self.upsert(key, &now, |live| {
             let n = add_decimal(key, live.map(|e| &*e.value), delta)?;
@@ -366,6 +353,64 @@ impl Store for MemoryStore {
             let entry = Entry { value: n.to_string().into_bytes().into(), expires_at, version: self.new_version() };
             Ok((entry, n))
         })
+    }
+}
+
+impl Store for MemoryStore {
+    fn info(&self) -> &StoreInfo {
+        &self.info
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
+        MemoryStore::get(self, key).into()
+    }
+
+    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>) -> Op<'a, ()> {
+        self.set_owned(key, value, ttl).into()
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
+        MemoryStore::delete(self, key).into()
+    }
+
+    fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
+        MemoryStore::exists(self, key).into()
+    }
+
+    fn clear(&self) -> Op<'_, ()> {
+        MemoryStore::clear(self).into()
+    }
+
+    fn remove_expired(&self) -> Op<'_, u64> {
+        MemoryStore::remove_expired(self).into()
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str, after: Option<&'a str>, limit: usize) -> Op<'a, Vec<String>> {
+        MemoryStore::list(self, prefix, after, limit).into()
+    }
+
+    fn get_entry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Versioned>> {
+        MemoryStore::get_entry(self, key).into()
+    }
+
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>, condition: Condition) -> Op<'a, u64> {
+        self.write(key, value.into_boxed_slice(), ttl, condition).into()
+    }
+
+    fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64> {
+        MemoryStore::increment(self, key, delta).into()
+    }
+
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|k| MemoryStore::get(self, k)).collect::<Result<_>>().into()
+    }
+
+    fn set_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)], ttl: Option<Duration>) -> Op<'a, ()> {
+        entries.iter().try_for_each(|(k, v)| MemoryStore::set(self, k, v, ttl)).into()
+    }
+
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
+        keys.iter().try_fold(0, |n, k| Ok(n + u64::from(MemoryStore::delete(self, k)?))).into()
     }
 }
 

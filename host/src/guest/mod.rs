@@ -1,4 +1,13 @@
-//! Running guest components: a wasmtime engine with WASI 0.2 and kvhost linked.
+//! Running guest components: a wasmtime engine with WASI 0.2 and kvhost
+//! linked, each guest a task on the tokio runtime.
+//!
+//! Guests run on wasmtime's async support: a guest waiting on a store that
+//! waits on a server gives its thread back to the runtime, and a guest that
+//! computes yields at every epoch tick, so a thousand guests share the
+//! runtime's few worker threads.
+
+mod component_cache;
+mod memory_budget;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,16 +17,19 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
-use wasmtime_wasi::p2::bindings::sync::CommandPre;
+use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
-use crate::cache::{ComponentCache, Source};
-use crate::ctx::{KvCtx, KvView};
-use crate::limiter::{DEFAULT_MAX_MEMORY, MemoryBudget};
+pub use self::component_cache::{ComponentCache, Source};
+pub use self::memory_budget::DEFAULT_MAX_MEMORY;
+use self::memory_budget::MemoryBudget;
+use crate::access::KvCtx;
+use crate::interfaces::KvView;
 use crate::registry::GuestLimits;
 
-/// How often the engine's epoch ticks; the granularity of timeouts and Ctrl-C.
+/// How often the engine's epoch ticks: the granularity of timeouts and
+/// Ctrl-C, and how often a computing guest yields its thread.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Most bytes of output kept from a guest whose output is captured.
@@ -75,20 +87,24 @@ pub struct GuestOutput {
 }
 
 /// A component linked against kvhost and WASI, ready to instantiate.
+/// Cloning is cheap and shares the compiled code.
+#[derive(Clone)]
 pub struct Prepared(CommandPre<GuestState>);
 
-/// Compiles and runs guest components. One per host; cheap to share by reference.
-pub struct Runner {
+/// Compiles and runs guest components, each run a future to await on a tokio
+/// runtime (multi-thread or current-thread). One per host; cheap to share by
+/// reference.
+pub struct GuestRunner {
     engine: Engine,
     linker: Linker<GuestState>,
-    interrupted: Arc<AtomicBool>,
+    interrupted: tokio::sync::watch::Sender<bool>,
     ticker_stop: Arc<AtomicBool>,
     cache: Option<ComponentCache>,
 }
 
-impl Runner {
+impl GuestRunner {
     /// The engine configuration the runner uses: the component model, and
-    /// epoch interruption for timeouts and Ctrl-C.
+    /// epoch interruption for yielding, timeouts and Ctrl-C.
     pub fn config() -> Config {
         let mut config = Config::new();
         config.wasm_component_model(true);
@@ -101,7 +117,7 @@ impl Runner {
         Self::with_config(&Self::config())
     }
 
-    /// Like [`Runner::new`], with wasmtime's pooling allocator sized for
+    /// Like [`GuestRunner::new`], with wasmtime's pooling allocator sized for
     /// `instances` guests running at once (more wait for a free slot to fail
     /// with an error). Instantiation reuses memory slots instead of mapping
     /// fresh memory each time.
@@ -119,8 +135,8 @@ impl Runner {
     fn with_config(config: &Config) -> anyhow::Result<Self> {
         let engine = Engine::new(config)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        crate::add_to_linker(&mut linker, |s: &mut GuestState| KvView::new(&s.kv, &mut s.table))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        crate::interfaces::add_to_linker_async(&mut linker, |s: &mut GuestState| KvView::new(&s.kv, &mut s.table))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (e, stop) = (engine.clone(), ticker_stop.clone());
@@ -130,7 +146,8 @@ impl Runner {
                 e.increment_epoch();
             }
         })?;
-        Ok(Self { engine, linker, interrupted: Arc::new(AtomicBool::new(false)), ticker_stop, cache: None })
+        let (interrupted, _) = tokio::sync::watch::channel(false);
+        Ok(Self { engine, linker, interrupted, ticker_stop, cache: None })
     }
 
     /// The wasmtime engine.
@@ -145,6 +162,8 @@ impl Runner {
     }
 
     /// Load and compile a component file, or load it from the cache.
+    /// Compiling takes seconds for a large component: async callers run it
+    /// on a blocking thread ([`tokio::task::spawn_blocking`]).
     pub fn load(&self, path: &Path) -> anyhow::Result<Component> {
         let started = Instant::now();
         let loaded = std::fs::read(path).map_err(anyhow::Error::from).and_then(|bytes| match &self.cache {
@@ -156,9 +175,10 @@ impl Runner {
         Ok(component)
     }
 
-    /// Make every running and future guest of this runner trap ("interrupted").
+    /// Stop every running and future guest of this runner ("interrupted"),
+    /// whether it is computing or waiting on a store.
     pub fn interrupt(&self) {
-        self.interrupted.store(true, Ordering::SeqCst);
+        self.interrupted.send_replace(true);
     }
 
     /// Link a command component once, so that each run only instantiates it.
@@ -178,12 +198,12 @@ impl Runner {
     ///
     /// A guest that calls `exit(n)` ends with exit code `n`. A trap, a blown
     /// limit or an interrupt is an error that says which.
-    pub fn run(&self, component: &Component, run: GuestRun) -> anyhow::Result<GuestOutput> {
-        self.run_prepared(&self.prepare(component)?, run)
+    pub async fn run(&self, component: &Component, run: GuestRun) -> anyhow::Result<GuestOutput> {
+        self.run_prepared(&self.prepare(component)?, run).await
     }
 
-    /// Run a component linked by [`Runner::prepare`].
-    pub fn run_prepared(&self, prepared: &Prepared, run: GuestRun) -> anyhow::Result<GuestOutput> {
+    /// Run a component linked by [`GuestRunner::prepare`].
+    pub async fn run_prepared(&self, prepared: &Prepared, run: GuestRun) -> anyhow::Result<GuestOutput> {
         let mut wasi = WasiCtx::builder();
         let mut argv = vec![run.name.clone()];
         argv.extend(run.args.iter().cloned());
@@ -204,23 +224,39 @@ impl Runner {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
 
+        // A computing guest meets its limits at an epoch tick, and yields
+        // there; a guest waiting on a store meets them in the race below.
         let deadline = run.limits.timeout.map(|t| (Instant::now() + t, t));
-        let interrupted = self.interrupted.clone();
+        let mut interrupted = self.interrupted.subscribe();
+        let stopped = interrupted.clone();
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if interrupted.load(Ordering::Relaxed) {
-                return Err(wasmtime::format_err!("guest interrupted"));
-            }
-            match deadline {
-                Some((at, t)) if Instant::now() >= at => Err(wasmtime::format_err!(
-                    "guest exceeded its time limit of {} (limits.timeout)",
-                    humantime::format_duration(t)
-                )),
-                _ => Ok(UpdateDeadline::Continue(1)),
-            }
+        store.epoch_deadline_callback(move |_| match why_stop(*stopped.borrow(), deadline) {
+            Some(why) => Err(wasmtime::format_err!("{why}")),
+            None => Ok(UpdateDeadline::Yield(1)),
         });
-
-        let result = prepared.0.instantiate(&mut store).and_then(|cmd| cmd.wasi_cli_run().call_run(&mut store));
+        let guest = async {
+            let cmd = prepared.0.instantiate_async(&mut store).await?;
+            cmd.wasi_cli_run().call_run(&mut store).await
+        };
+        let limit = async {
+            let timed_out = async {
+                match deadline {
+                    Some((at, limit)) => {
+                        tokio::time::sleep_until(at.into()).await;
+                        limit
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = interrupted.wait_for(|stop| *stop) => INTERRUPTED.to_owned(),
+                limit = timed_out => over_time(limit),
+            }
+        };
+        let result = tokio::select! {
+            result = guest => result,
+            why = limit => Err(wasmtime::format_err!("{why}")),
+        };
         let exit_code = match result {
             Ok(Ok(())) => 0,
             Ok(Err(())) => 1,
@@ -237,6 +273,21 @@ impl Runner {
     }
 }
 
+const INTERRUPTED: &str = "guest interrupted";
+
+/// Why a guest must stop now, if it must: interrupted, or past its deadline.
+fn why_stop(interrupted: bool, deadline: Option<(Instant, Duration)>) -> Option<String> {
+    match deadline {
+        _ if interrupted => Some(INTERRUPTED.to_owned()),
+        Some((at, limit)) if Instant::now() >= at => Some(over_time(limit)),
+        _ => None,
+    }
+}
+
+fn over_time(limit: Duration) -> String {
+    format!("guest exceeded its time limit of {} (limits.timeout)", humantime::format_duration(limit))
+}
+
 /// One line that says why guest `name` stopped: out of memory, a trap, a
 /// limit or an interrupt. The wasm backtrace goes to the debug log.
 fn failure(name: &str, e: wasmtime::Error, memory_refusal: Option<String>) -> anyhow::Error {
@@ -249,7 +300,7 @@ fn failure(name: &str, e: wasmtime::Error, memory_refusal: Option<String>) -> an
     anyhow::anyhow!("guest {name} failed: {why}")
 }
 
-impl Drop for Runner {
+impl Drop for GuestRunner {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }

@@ -5,6 +5,7 @@
 //! random when the process starts: a guest cannot forge a cursor, and a
 //! cursor from another store or another host process is refused.
 
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
@@ -47,6 +48,39 @@ pub fn decode(store: &str, cursor: &str) -> Result<String> {
     Ok(key)
 }
 
+/// Numbers standing for cursors, for interfaces whose cursors are numbers
+/// (`wasi:keyvalue@0.2.0-draft`): each bucket handle keeps the last
+/// [`Numbered::KEPT`] it issued, and accepts only those.
+#[derive(Debug, Default)]
+pub(crate) struct Numbered {
+    issued: VecDeque<(u64, String)>,
+    last: u64,
+}
+
+impl Numbered {
+    /// Cursors kept per handle; older ones stop being accepted.
+    pub(crate) const KEPT: usize = 64;
+
+    /// A new number for `cursor`.
+    pub(crate) fn issue(&mut self, cursor: String) -> u64 {
+        self.last += 1;
+        if self.issued.len() == Self::KEPT {
+            self.issued.pop_front();
+        }
+        self.issued.push_back((self.last, cursor));
+        self.last
+    }
+
+    /// The cursor number `n` stands for, or `invalid-argument`.
+    pub(crate) fn resolve(&self, n: u64) -> Result<&str> {
+        self.issued
+            .iter()
+            .find(|(id, _)| *id == n)
+            .map(|(_, cursor)| cursor.as_str())
+            .ok_or_else(|| Error::InvalidArgument(format!("cursor {n} was not issued by this bucket")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +90,18 @@ mod tests {
         for key in ["a", "user:42", "ключ 🔑", "with.dots.and\"quotes"] {
             assert_eq!(decode("app:s", &encode("app:s", key)).unwrap(), key);
         }
+    }
+
+    #[test]
+    fn numbers_stand_for_the_last_cursors_issued() {
+        let mut n = Numbered::default();
+        let first = n.issue("a".into());
+        assert_eq!(n.resolve(first).unwrap(), "a");
+        for i in 0..Numbered::KEPT {
+            n.issue(i.to_string());
+        }
+        assert!(matches!(n.resolve(first), Err(Error::InvalidArgument(_))), "the oldest was dropped");
+        assert!(n.resolve(0).is_err() && n.resolve(u64::MAX).is_err());
     }
 
     #[test]

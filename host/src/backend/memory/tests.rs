@@ -3,7 +3,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use super::*;
-use crate::clock::{Clock, ManualClock};
+use crate::backend::clock::{Clock, ManualClock};
 
 fn store_with(max_size: u64) -> (MemoryStore, ManualClock) {
     let clock = ManualClock::new(1_000_000);

@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use sqlx::Row as _;
 
+use super::TableNames;
 use super::database::{SqlDatabase, with_pool};
 use super::dialect::{CLEANUP_BATCH, Statements};
-use crate::clock::SharedClock;
+use crate::backend::clock::SharedClock;
+use crate::backend::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry, value_version};
 use crate::error::{Error, Result};
-use crate::registry::TableNames;
-use crate::store::{Condition, Limits, Store, StoreInfo, Versioned, add_decimal, expiry, value_version};
 
 /// A store kept in one SQL table: key, value, and `expires_at` in Unix
 /// milliseconds (NULL = never). Every operation is one statement, so one
-/// round trip, on a prepared statement cached per connection.
+/// round trip, on a prepared statement cached per connection, and a future
+/// that waits on the database without holding a thread.
 pub struct SqlStore {
     pub(super) db: Arc<SqlDatabase>,
     pub(super) names: TableNames,
@@ -34,18 +35,13 @@ impl SqlStore {
     /// Open store `id` on `db`'s table `names`, checking that the table and
     /// its columns exist. A SQLite `:memory:` database has its table created,
     /// since nobody else can create it.
-    pub async fn open(
-        id: &str,
-        db: Arc<SqlDatabase>,
-        names: &TableNames,
-        limits: Limits,
-        clock: SharedClock,
-    ) -> anyhow::Result<Self> {
+    pub async fn open(id: &str, db: Arc<SqlDatabase>, names: &TableNames, clock: SharedClock) -> anyhow::Result<Self> {
         names.validate().map_err(anyhow::Error::msg)?;
         let dialect = db.dialect();
         let sql = dialect.statements(names);
         if db.is_in_memory() {
-            db.execute_ddl(&dialect.schema(names, limits.max_key_bytes)).await?;
+            // SQLite keys are TEXT, whatever width the schema is given.
+            db.execute_ddl(&dialect.schema(names, 255)).await?;
         }
         let probe = with_pool!(&db.pool, p => sqlx::query(sql.probe.clone()).fetch_optional(p).await.map(|_| ()));
         if let Err(e) = probe {
@@ -85,7 +81,6 @@ impl SqlStore {
             backend: dialect.name(),
             durable: !db.is_in_memory(),
             versioned: names.version.is_some(),
-            limits,
         };
         Ok(Self { db, names: names.clone(), sql, clock, info })
     }
@@ -99,9 +94,21 @@ impl SqlStore {
         expiry(self.clock.now_ms(), ttl).map(|ms| i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
-    /// Wait for one database call from synchronous code, mapping its error.
-    pub(super) fn run<T>(&self, query: impl Future<Output = std::result::Result<T, sqlx::Error>>) -> Result<T> {
-        self.db.block_on(query).map_err(|e| self.err(e))
+    /// One database call as an operation: polled on the pool's runtime, its
+    /// error mapped to what a guest may see.
+    pub(super) fn op<'a, T: Send + 'a>(
+        &'a self,
+        query: impl Future<Output = std::result::Result<T, sqlx::Error>> + Send + 'a,
+    ) -> Op<'a, T> {
+        Op::pending(self.db.on_runtime(async move { query.await.map_err(|e| self.err(e)) }))
+    }
+
+    /// Like [`SqlStore::op`] for work that maps its own errors.
+    pub(super) fn op_mapped<'a, T: Send + 'a>(
+        &'a self,
+        work: impl Future<Output = Result<T>> + Send + 'a,
+    ) -> Op<'a, T> {
+        Op::pending(self.db.on_runtime(work))
     }
 
     /// Whether the table has a version column.
@@ -133,19 +140,19 @@ impl SqlStore {
     /// returned and the row's new version. A new key is inserted without
     /// upsert, so two writers racing to create it cannot both win: the loser's
     /// transaction is retried and sees the winner's row.
-    fn locked_write<T>(
+    async fn locked_write<T>(
         &self,
         key: &str,
-        mut decide: impl FnMut(Option<LockedRow<'_>>) -> Result<(Vec<u8>, Option<i64>, T)>,
+        mut decide: impl FnMut(Option<LockedRow<'_>>) -> Result<(Vec<u8>, Option<i64>, T)> + Send,
     ) -> Result<(T, u64)> {
         const ATTEMPTS: u32 = 40;
         let now = self.now();
         let versioned = self.versioned();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                backoff(attempt);
+                tokio::time::sleep(backoff(key, attempt)).await;
             }
-            let attempt: std::result::Result<(T, u64), TxError> = self.db.block_on(async {
+            let attempt: std::result::Result<(T, u64), TxError> = async {
                 with_pool!(&self.db.pool, p => {
                     let mut tx = p.begin_with(self.sql.begin.clone()).await?;
                     let row = sqlx::query(self.sql.lock.clone()).bind(key).fetch_optional(&mut *tx).await?;
@@ -173,7 +180,8 @@ impl SqlStore {
                     tx.commit().await?;
                     Ok((out, if versioned { new_version as u64 } else { value_version(&value) }))
                 })
-            });
+            }
+            .await;
             match attempt {
                 Ok(out) => return Ok(out),
                 Err(TxError::Store(e)) => return Err(e),
@@ -185,14 +193,14 @@ impl SqlStore {
     }
 }
 
-/// Wait before retrying a lost race: exponential up to 32 ms, with jitter so
-/// that the writers who deadlocked together do not collide again in step.
-fn backoff(attempt: u32) {
+/// How long to wait before retrying a lost race on `key`: exponential up to
+/// 32 ms, with jitter so that the writers who deadlocked together do not
+/// collide again in step.
+fn backoff(key: &str, attempt: u32) -> Duration {
     use std::hash::BuildHasher;
     let cap_us = 500u64 << attempt.min(6);
-    let jitter =
-        std::collections::hash_map::RandomState::new().hash_one((attempt, std::thread::current().id())) % cap_us;
-    std::thread::sleep(Duration::from_micros(cap_us / 2 + jitter / 2));
+    let jitter = std::collections::hash_map::RandomState::new().hash_one((attempt, key)) % cap_us;
+    Duration::from_micros(cap_us / 2 + jitter / 2)
 }
 
 /// The live row a locked write sees.
@@ -248,70 +256,70 @@ fn map_err(store: &str, e: sqlx::Error) -> Error {
 }
 
 impl Store for SqlStore {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    fn info(&self) -> &StoreInfo {
+        &self.info
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
         let now = self.now();
-        self.run(async {
+        self.op(async move {
             with_pool!(&self.db.pool, p => sqlx::query(self.sql.get.clone()).bind(key).bind(now).fetch_optional(p).await
                 .and_then(|row| row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()))
         })
     }
 
-    fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
+    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>) -> Op<'a, ()> {
         let expires = self.expires_at(ttl);
         let version = self.versioned().then(|| self.version_floor());
-        self.run(async {
+        self.op(async move {
             with_pool!(&self.db.pool, p => {
-                let q = sqlx::query(self.sql.set.clone()).bind(key).bind(value).bind(expires);
+                let q = sqlx::query(self.sql.set.clone()).bind(key).bind(&value[..]).bind(expires);
                 let q = match version { Some(v) => q.bind(v), None => q };
                 q.execute(p).await.map(|_| ())
             })
         })
     }
 
-    fn delete(&self, key: &str) -> Result<bool> {
+    fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let now = self.now();
-        self.run(async {
+        self.op(async move {
             with_pool!(&self.db.pool, p => sqlx::query(self.sql.delete.clone()).bind(key).bind(now).execute(p).await.map(|r| r.rows_affected() > 0))
         })
     }
 
-    fn exists(&self, key: &str) -> Result<bool> {
+    fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let now = self.now();
-        self.run(async {
+        self.op(async move {
             with_pool!(&self.db.pool, p => sqlx::query(self.sql.exists.clone()).bind(key).bind(now).fetch_optional(p).await.map(|r| r.is_some()))
         })
     }
 
-    fn clear(&self) -> Result<()> {
-        self.run(async {
+    fn clear(&self) -> Op<'_, ()> {
+        self.op(async move {
             with_pool!(&self.db.pool, p => sqlx::query(self.sql.clear.clone()).execute(p).await.map(|_| ()))
         })
     }
 
-    fn remove_expired(&self) -> Result<u64> {
+    fn remove_expired(&self) -> Op<'_, u64> {
         let now = self.now();
-        let mut total = 0;
-        loop {
-            // Small batches, each its own statement: no long lock on the table.
-            let n = self.run(async {
-                with_pool!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))
-            })?;
-            total += n;
-            if n < CLEANUP_BATCH {
-                return Ok(total);
+        self.op(async move {
+            let mut total = 0;
+            loop {
+                // Small batches, each its own statement: no long lock on the table.
+                let n = with_pool!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+                total += n;
+                if n < CLEANUP_BATCH {
+                    return Ok(total);
+                }
             }
-        }
+        })
     }
 
-    fn info(&self) -> &StoreInfo {
-        &self.info
-    }
-
-    fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+    fn list<'a>(&'a self, prefix: &'a str, after: Option<&'a str>, limit: usize) -> Op<'a, Vec<String>> {
         let now = self.now();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mysql = self.db.dialect() == super::Dialect::Mysql;
-        self.run(async {
+        self.op(async move {
             with_pool!(&self.db.pool, p => {
                 let q = sqlx::query(self.sql.list.clone()).bind(prefix);
                 let q = if mysql { q.bind(prefix) } else { q };
@@ -322,49 +330,59 @@ impl Store for SqlStore {
         })
     }
 
-    fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
+    fn get_entry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Versioned>> {
         if !self.versioned() {
-            return Ok(self.get(key)?.map(|value| Versioned { version: value_version(&value), value }));
+            return self.op_mapped(async move {
+                Ok(self.get(key).await?.map(|value| Versioned { version: value_version(&value), value }))
+            });
         }
         let now = self.now();
-        self.run(async {
+        self.op(async move {
             with_pool!(&self.db.pool, p => sqlx::query(self.sql.get_versioned.clone()).bind(key).bind(now).fetch_optional(p).await
                 .and_then(|row| row.map(|r| Ok(Versioned { value: r.try_get(0)?, version: r.try_get::<i64, _>(1)? as u64 })).transpose()))
         })
     }
 
-    fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>, condition: Condition) -> Op<'a, u64> {
         if condition == Condition::Always && !self.versioned() {
-            self.set(key, value, ttl)?;
-            return Ok(value_version(value));
+            let version = value_version(&value);
+            return self.op_mapped(async move { self.set(key, value, ttl).await.map(|()| version) });
         }
         let expires = self.expires_at(ttl);
-        let ((), version) = self.locked_write(key, |live| {
-            if !condition.holds(live.map(|r| r.version)) {
-                return Err(condition.conflict(key));
-            }
-            Ok((value.to_vec(), expires, ()))
-        })?;
-        Ok(version)
+        self.op_mapped(async move {
+            let ((), version) = self
+                .locked_write(key, |live| {
+                    if !condition.holds(live.map(|r| r.version)) {
+                        return Err(condition.conflict(key));
+                    }
+                    Ok((value.clone(), expires, ()))
+                })
+                .await?;
+            Ok(version)
+        })
     }
 
-    fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        let (n, _) = self.locked_write(key, |live| {
-            let n = add_decimal(key, live.as_ref().map(|r| r.value), delta)?;
-            Ok((n.to_string().into_bytes(), live.and_then(|r| r.expires), n))
-        })?;
-        Ok(n)
+    fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64> {
+        self.op_mapped(async move {
+            let (n, _) = self
+                .locked_write(key, |live| {
+                    let n = add_decimal(key, live.as_ref().map(|r| r.value), delta)?;
+                    Ok((n.to_string().into_bytes(), live.and_then(|r| r.expires), n))
+                })
+                .await?;
+            Ok(n)
+        })
     }
 
-    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
-        self.batch_get(keys)
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, Vec<Option<Vec<u8>>>> {
+        self.op_mapped(self.batch_get(keys))
     }
 
-    fn set_many(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
-        self.batch_set(entries, ttl)
+    fn set_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)], ttl: Option<Duration>) -> Op<'a, ()> {
+        self.op_mapped(self.batch_set(entries, ttl))
     }
 
-    fn delete_many(&self, keys: &[String]) -> Result<u64> {
-        self.batch_delete(keys)
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
+        self.op_mapped(self.batch_delete(keys))
     }
 }

@@ -1,4 +1,5 @@
-//! Starting a registry's entries in dependency order, and stopping them in reverse.
+//! [`Host`]: a registry's entries started in dependency order, its
+//! components run, and everything stopped in reverse.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,22 +9,20 @@ use anyhow::{Context as _, bail};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clock::{self, SharedClock};
-use crate::ctx::KvCtx;
-use crate::guest::{GuestOutput, GuestRun, Runner, Stdio};
-use crate::memory::MemoryStore;
+use crate::access::{Catalog, KvCtx, Wait};
+use crate::backend::clock::{self, SharedClock};
+use crate::backend::{Database, SharedDatabase, SharedStore, downcast};
+use crate::guest::{GuestOutput, GuestRun, GuestRunner, Stdio};
 use crate::registry::{ComponentConfig, Entry, Kind, Registry};
-use crate::sql::{SqlDatabase, SqlStore};
-use crate::store::SharedStore;
-use crate::stores::Stores;
 
-/// A registry being served: its running stores and their cleanup tasks.
-pub struct Runtime {
+/// A registry being served: its running databases and stores, their cleanup
+/// tasks, and the catalog guests open stores from.
+pub struct Host {
     registry: Registry,
-    stores: Stores,
+    catalog: Catalog,
     clock: SharedClock,
     /// Connected database entries, by ID.
-    databases: HashMap<String, Arc<SqlDatabase>>,
+    databases: HashMap<String, SharedDatabase>,
     /// Started entries, in start order.
     running: Vec<Running>,
 }
@@ -32,7 +31,7 @@ struct Running {
     id: String,
     stop_timeout: Duration,
     cleanup: Option<Cleanup>,
-    database: Option<Arc<SqlDatabase>>,
+    database: Option<SharedDatabase>,
 }
 
 struct Cleanup {
@@ -49,13 +48,19 @@ pub struct ComponentExit {
     pub result: anyhow::Result<GuestOutput>,
 }
 
-impl Runtime {
-    /// A runtime for `registry` with nothing started yet.
+impl Host {
+    /// A host for `registry` with nothing started yet.
     pub fn new(registry: Registry) -> Self {
-        Self { registry, stores: Stores::new(), clock: clock::system(), databases: HashMap::new(), running: Vec::new() }
+        Self {
+            registry,
+            catalog: Catalog::new(),
+            clock: clock::system(),
+            databases: HashMap::new(),
+            running: Vec::new(),
+        }
     }
 
-    /// Use `clock` for every store this runtime starts (tests move time with it).
+    /// Use `clock` for every store this host starts (tests move time with it).
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self
@@ -67,13 +72,14 @@ impl Runtime {
     }
 
     /// The running stores.
-    pub fn stores(&self) -> &Stores {
-        &self.stores
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
-    /// A connected database entry.
-    pub fn database(&self, id: &str) -> Option<&Arc<SqlDatabase>> {
-        self.databases.get(id)
+    /// A connected database entry, as the backend type `T` that runs it
+    /// (such as [`crate::sql::SqlDatabase`]).
+    pub fn database<T: Database>(&self, id: &str) -> Option<Arc<T>> {
+        self.databases.get(id).and_then(downcast)
     }
 
     /// Start the entries whose lifecycle says `auto_start`, and what they need.
@@ -117,31 +123,16 @@ impl Runtime {
         let mut running =
             Running { id: entry.id.clone(), stop_timeout: entry.lifecycle.stop_timeout, cleanup: None, database: None };
         match &entry.kind {
-            Kind::MemoryStore(cfg) => {
-                let store: SharedStore = Arc::new(
-                    MemoryStore::builder(&entry.id)
-                        .max_size(cfg.max_size)
-                        .limits(cfg.limits)
-                        .clock(self.clock.clone())
-                        .build(),
-                );
+            Kind::Store(cfg) => {
+                let database = match &cfg.database {
+                    Some(id) => Some(self.databases.get(id).with_context(|| format!("database {id} is not running"))?),
+                    None => None,
+                };
+                let store = cfg.config.open(&entry.id, database, self.clock.clone()).await?;
                 running.cleanup = spawn_cleanup(store.clone(), cfg.cleanup_interval);
-                self.stores.insert(store);
+                self.catalog.insert(store, cfg.limits);
             }
-            Kind::Database(cfg) => {
-                running.database = Some(Arc::new(SqlDatabase::connect(&entry.id, cfg).await?));
-            }
-            Kind::SqlStore(cfg) => {
-                let db = self
-                    .databases
-                    .get(&cfg.database)
-                    .cloned()
-                    .with_context(|| format!("database {} is not running", cfg.database))?;
-                let store: SharedStore =
-                    Arc::new(SqlStore::open(&entry.id, db, &cfg.table, cfg.limits, self.clock.clone()).await?);
-                running.cleanup = spawn_cleanup(store.clone(), cfg.cleanup_interval);
-                self.stores.insert(store);
-            }
+            Kind::Database(cfg) => running.database = Some(cfg.config.connect(&entry.id).await?),
             Kind::Component(_) => {}
         }
         Ok(running)
@@ -149,7 +140,7 @@ impl Runtime {
 
     /// A guest context for a registry component: its grants and default store.
     pub fn kv_ctx(&self, component: &ComponentConfig) -> KvCtx {
-        let mut b = KvCtx::builder(self.stores.clone());
+        let mut b = KvCtx::builder(self.catalog.clone());
         for grant in &component.stores {
             b = b.grant(grant.clone());
         }
@@ -159,9 +150,9 @@ impl Runtime {
         b.build()
     }
 
-    /// Start what the `auto_start` components need, run them all at once, and
-    /// wait for each to end.
-    pub async fn run_components(&mut self, runner: Arc<Runner>) -> anyhow::Result<Vec<ComponentExit>> {
+    /// Start what the `auto_start` components need, run them all at once,
+    /// each a task, and wait for each to end.
+    pub async fn run_components(&mut self, runner: Arc<GuestRunner>) -> anyhow::Result<Vec<ComponentExit>> {
         let components: Vec<(String, ComponentConfig)> = self
             .registry
             .auto_start()
@@ -184,9 +175,12 @@ impl Runtime {
             };
             let runner = runner.clone();
             tracing::info!(%id, path = %cfg.path.display(), "running component");
-            let task = tokio::task::spawn_blocking(move || {
-                let component = runner.load(&cfg.path)?;
-                runner.run(&component, run)
+            let task = tokio::spawn(async move {
+                let loader = runner.clone();
+                let component = tokio::task::spawn_blocking(move || loader.load(&cfg.path))
+                    .await
+                    .context("compiling the component failed")??;
+                runner.run(&component, run).await
             });
             tasks.push((id, task));
         }
@@ -201,7 +195,7 @@ impl Runtime {
     /// Stop every started entry, in reverse start order, each within its stop_timeout.
     pub async fn shutdown(mut self) {
         while let Some(r) = self.running.pop() {
-            self.stores.remove(&r.id);
+            self.catalog.remove(&r.id);
             if let Some(c) = r.cleanup {
                 let _ = c.stop.send(true);
                 if tokio::time::timeout(r.stop_timeout, c.task).await.is_err() {
@@ -234,8 +228,10 @@ fn spawn_cleanup(store: SharedStore, interval: Duration) -> Option<Cleanup> {
                 _ = tick.tick() => {}
                 _ = stopped.changed() => return,
             }
+            // On a blocking thread: a memory store's purge is CPU work that
+            // would hold up a runtime worker for its whole pass.
             let s = store.clone();
-            match tokio::task::spawn_blocking(move || s.remove_expired()).await {
+            match tokio::task::spawn_blocking(move || s.remove_expired().wait()).await {
                 Ok(Ok(n)) if n > 0 => tracing::debug!(id = %store.info().id, removed = n, "cleanup"),
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(id = %store.info().id, error = %e, "cleanup failed"),

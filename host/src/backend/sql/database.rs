@@ -1,7 +1,9 @@
 //! One connection pool per `db.sql.*` entry, shared by its stores.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
@@ -9,10 +11,11 @@ use sqlx::Connection as _;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::runtime::Handle;
 
 use super::Dialect;
-use crate::registry::{DatabaseConfig, DatabaseTarget};
+use super::config::{DatabaseTarget, PoolConfig, SqlDatabaseConfig};
+use crate::backend::kind::{BoxFuture, Database};
 
 /// How long an operation waits for a pooled connection before it reports
 /// `unavailable`.
@@ -34,9 +37,9 @@ pub(crate) enum Pool {
 macro_rules! with_pool {
     ($pool:expr, $p:ident => $body:expr) => {
         match $pool {
-            $crate::sql::database::Pool::Postgres($p) => $body,
-            $crate::sql::database::Pool::Mysql($p) => $body,
-            $crate::sql::database::Pool::Sqlite($p) => $body,
+            $crate::backend::sql::database::Pool::Postgres($p) => $body,
+            $crate::backend::sql::database::Pool::Mysql($p) => $body,
+            $crate::backend::sql::database::Pool::Sqlite($p) => $body,
         }
     };
 }
@@ -48,7 +51,7 @@ pub struct SqlDatabase {
     dialect: Dialect,
     in_memory: bool,
     pub(crate) pool: Pool,
-    /// The runtime the pool's connections live on.
+    /// The runtime the pool's connections, timers and retries live on.
     handle: Handle,
 }
 
@@ -59,13 +62,11 @@ impl std::fmt::Debug for SqlDatabase {
 }
 
 impl SqlDatabase {
-    /// Open the pool of database entry `id` and check one connection.
-    /// Must run on a multi-thread tokio runtime.
-    pub async fn connect(id: &str, cfg: &DatabaseConfig) -> anyhow::Result<Self> {
+    /// Open the pool of database entry `id` and check one connection, on
+    /// the current tokio runtime (multi-thread or current-thread): the pool's
+    /// connections belong to it.
+    pub async fn connect(id: &str, cfg: &SqlDatabaseConfig) -> anyhow::Result<Self> {
         let handle = Handle::current();
-        if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
-            return Err(anyhow!("SQL stores need a multi-thread tokio runtime"));
-        }
         let p = &cfg.pool;
         let opt = |key: &str| cfg.options.get(key).map(String::as_str);
         let bad = |key: &str, v: &str| anyhow!("option {key}: `{v}` is not accepted by {}", cfg.dialect.kind());
@@ -139,7 +140,7 @@ impl SqlDatabase {
                     o = o.synchronous(SqliteSynchronous::from_str(v).map_err(|_| bad("synchronous", v))?);
                 }
                 if let Some(v) = opt("busy_timeout") {
-                    let d = crate::registry::parse_duration(v).map_err(|e| anyhow!("option busy_timeout: {e}"))?;
+                    let d = crate::config::parse_duration(v).map_err(|e| anyhow!("option busy_timeout: {e}"))?;
                     o = o.busy_timeout(d);
                 }
                 let options = sqlite_pool_options(p, file.is_none());
@@ -188,20 +189,41 @@ impl SqlDatabase {
         with_pool!(&self.pool, p => p.close().await)
     }
 
-    /// Wait for `f` from synchronous code, such as a guest's host call.
-    ///
-    /// Works from plain threads, `spawn_blocking` threads and the workers of a
-    /// multi-thread runtime.
-    pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
-        match Handle::try_current() {
-            Ok(_) => tokio::task::block_in_place(|| self.handle.block_on(f)),
-            Err(_) => self.handle.block_on(f),
-        }
+    /// `future`, polled inside the runtime the pool lives on, whoever polls
+    /// it: a connection the pool opens, a timeout it arms or a retry's sleep
+    /// then belong to that runtime, not to the caller's.
+    pub(crate) fn on_runtime<F: Future>(&self, future: F) -> OnRuntime<'_, F> {
+        OnRuntime { handle: &self.handle, future }
+    }
+}
+
+impl Database for SqlDatabase {
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(SqlDatabase::close(self))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future polled inside a given tokio runtime; see [`SqlDatabase::on_runtime`].
+    pub(crate) struct OnRuntime<'a, F> {
+        handle: &'a Handle,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for OnRuntime<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.handle.enter();
+        this.future.poll(cx)
     }
 }
 
 /// Pool options for a PostgreSQL or MySQL server, sized from the entry.
-fn server_pool_options<DB: sqlx::Database>(p: &crate::registry::PoolConfig) -> sqlx::pool::PoolOptions<DB> {
+fn server_pool_options<DB: sqlx::Database>(p: &PoolConfig) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .test_before_acquire(false)
         .max_connections(p.max_open)
@@ -211,7 +233,7 @@ fn server_pool_options<DB: sqlx::Database>(p: &crate::registry::PoolConfig) -> s
 }
 
 /// Pool options for SQLite: an in-memory database is one connection kept forever.
-fn sqlite_pool_options(p: &crate::registry::PoolConfig, in_memory: bool) -> SqlitePoolOptions {
+fn sqlite_pool_options(p: &PoolConfig, in_memory: bool) -> SqlitePoolOptions {
     let o = SqlitePoolOptions::new().test_before_acquire(false).acquire_timeout(ACQUIRE_TIMEOUT);
     if in_memory {
         o.max_connections(1).min_connections(1).max_lifetime(None).idle_timeout(None)

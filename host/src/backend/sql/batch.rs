@@ -21,11 +21,11 @@ fn unique(keys: &[String]) -> Vec<&str> {
 }
 
 impl SqlStore {
-    pub(super) fn batch_get(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    pub(super) async fn batch_get(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
         let now = self.now();
         let wanted = unique(keys);
         let dialect = self.db.dialect();
-        let found: HashMap<String, Vec<u8>> = self.run(async {
+        let found: HashMap<String, Vec<u8>> = async {
             let mut found = HashMap::new();
             if let Pool::Postgres(p) = &self.db.pool {
                 let rows = sqlx::query(self.sql.get_any.clone()).bind(&wanted).bind(now).fetch_all(p).await?;
@@ -44,12 +44,14 @@ impl SqlStore {
                 })?;
                 found.extend(rows);
             }
-            Ok(found)
-        })?;
+            Ok::<_, sqlx::Error>(found)
+        }
+        .await
+        .map_err(|e| self.err(e))?;
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
-    pub(super) fn batch_set(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
+    pub(super) async fn batch_set(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
         let expires = self.expires_at(ttl);
         // The last value of a repeated key wins, as if set one by one.
         let mut last: HashMap<&str, &[u8]> = HashMap::new();
@@ -64,7 +66,7 @@ impl SqlStore {
         }
         let dialect = self.db.dialect();
         let version = self.versioned().then(|| self.version_floor());
-        self.run(async {
+        let written = async {
             if let Pool::Postgres(p) = &self.db.pool {
                 let values: Vec<&[u8]> = order.iter().map(|k| last[k]).collect();
                 let exp = vec![expires; order.len()];
@@ -87,19 +89,25 @@ impl SqlStore {
                     tx.commit().await
                 })
             }
-        })
+        };
+        written.await.map_err(|e| self.err(e))
     }
 
-    pub(super) fn batch_delete(&self, keys: &[String]) -> Result<u64> {
+    pub(super) async fn batch_delete(&self, keys: &[String]) -> Result<u64> {
         let now = self.now();
         let wanted = unique(keys);
         if wanted.is_empty() {
             return Ok(0);
         }
         let dialect = self.db.dialect();
-        self.run(async {
+        let deleted = async {
             if let Pool::Postgres(p) = &self.db.pool {
-                sqlx::query(self.sql.delete_any.clone()).bind(&wanted).bind(now).execute(p).await.map(|r| r.rows_affected())
+                sqlx::query(self.sql.delete_any.clone())
+                    .bind(&wanted)
+                    .bind(now)
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected())
             } else {
                 with_pool!(&self.db.pool, p => {
                     let mut tx = p.begin().await?;
@@ -112,6 +120,7 @@ impl SqlStore {
                     Ok(n)
                 })
             }
-        })
+        };
+        deleted.await.map_err(|e| self.err(e))
     }
 }

@@ -5,11 +5,14 @@
 //! | `max_key_bytes` | 255 (the SQL key column) | invalid-argument |
 //! | `max_value_bytes` | 1 MiB | too-large |
 //! | `max_result_bytes` | 16 MiB | list pages end early; get-many and set-many give too-large |
-//! | `max_concurrency` | 256 operations in flight (0 = unlimited) | unavailable |
+//! | `max_concurrency` | 256 operations in flight (0 = unlimited) | an operation waits for a slot |
+//! | `max_concurrency_wait` | 1 s | unavailable |
+
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-/// Limits that every store enforces before touching its backend.
+/// Limits that every bucket enforces before the backend sees an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Maximum key length in UTF-8 bytes. Default 255, the SQL schema's key column.
@@ -20,8 +23,11 @@ pub struct Limits {
     /// set-many (its keys and values) may carry. Default 16 MiB.
     pub max_result_bytes: u64,
     /// Most operations in flight on the store at once, from every guest
-    /// together; 0 = unlimited. Default 256.
+    /// and the embedder together; 0 = unlimited. Default 256.
     pub max_concurrency: u32,
+    /// How long an operation over `max_concurrency` waits for a slot before
+    /// it is `unavailable`. Default 1 s.
+    pub max_concurrency_wait: Duration,
 }
 
 impl Limits {
@@ -33,6 +39,8 @@ impl Limits {
     pub const DEFAULT_MAX_RESULT_BYTES: u64 = 16 << 20;
     /// Default maximum operations in flight per store.
     pub const DEFAULT_MAX_CONCURRENCY: u32 = 256;
+    /// Default wait for a slot under `max_concurrency`.
+    pub const DEFAULT_MAX_CONCURRENCY_WAIT: Duration = Duration::from_secs(1);
 
     /// Reject empty keys, keys with NUL, and keys over `max_key_bytes`.
     pub fn check_key(&self, key: &str) -> Result<()> {
@@ -103,6 +111,7 @@ impl Default for Limits {
             max_value_bytes: Self::DEFAULT_MAX_VALUE_BYTES,
             max_result_bytes: Self::DEFAULT_MAX_RESULT_BYTES,
             max_concurrency: Self::DEFAULT_MAX_CONCURRENCY,
+            max_concurrency_wait: Self::DEFAULT_MAX_CONCURRENCY_WAIT,
         }
     }
 }

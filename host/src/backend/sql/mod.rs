@@ -4,10 +4,13 @@
 //! the dialect; keys, values and times are always bound parameters.
 
 mod batch;
+mod config;
 mod database;
 mod dialect;
 mod store;
 
+pub use config::{DatabaseTarget, PoolConfig, SqlDatabaseConfig, SqlStoreConfig, TableNames};
+pub(crate) use config::{MYSQL_KIND, POSTGRES_KIND, SQLITE_KIND, STORE_KIND};
 pub use database::SqlDatabase;
 pub use dialect::Dialect;
 pub use store::SqlStore;

@@ -1,63 +1,90 @@
-//! The backend trait every store implements, and the checks they share.
+//! Backends: the [`Store`] contract and the stores that implement it.
+//!
+//! A backend only stores. The rules (key and value limits, grants, the
+//! concurrency cap) are applied before it by [`crate::Bucket`], so a backend
+//! can trust that keys are non-empty, within the store's limits and free of
+//! NUL.
+//!
+//! Adding a backend is one module (the store, and the registry kinds that
+//! declare it, parsed by the backend itself) plus one line in
+//! [`STORE_KINDS`] or [`DATABASE_KINDS`].
+
+pub mod clock;
+pub(crate) mod kind;
+pub mod memory;
+mod op;
+pub mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use self::kind::{Database, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
+pub use self::op::Op;
 use crate::error::{Error, Result};
-pub use crate::limits::Limits;
+
+/// Every `store.*` kind this build knows.
+pub(crate) static STORE_KINDS: &[&StoreKind] = &[&memory::KIND, &sql::STORE_KIND];
+
+/// Every `db.*` kind this build knows.
+pub(crate) static DATABASE_KINDS: &[&DatabaseKind] = &[&sql::POSTGRES_KIND, &sql::MYSQL_KIND, &sql::SQLITE_KIND];
 
 /// A key-value store backend.
 ///
 /// Methods take `&self`: a store is shared by every guest that opened it and
-/// must be safe under concurrent callers. Implementations hide expired entries
-/// from every method at once, whether or not [`Store::remove_expired`] has run.
-/// Keys reach a backend already checked by [`Limits::check_key`].
+/// must be safe under concurrent callers. Each returns an [`Op`]: ready at
+/// once for a store that answers from memory, a future for one that waits on
+/// a server. Implementations hide expired entries from every method at once,
+/// whether or not [`Store::remove_expired`] has run.
 pub trait Store: Send + Sync + 'static {
-    /// The value under `key`, or `None` if it is absent or expired.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
-    /// Insert or overwrite `key`. `ttl` of `None` never expires.
-    fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()>;
-    /// [`Store::set`] with an owned value, which a store may keep without
-    /// copying (guests hand the host an owned buffer).
-    fn set_owned(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
-        self.set(key, &value, ttl)
-    }
-    /// Remove `key`; whether a live entry was there.
-    fn delete(&self, key: &str) -> Result<bool>;
-    /// Whether a live entry is under `key`.
-    fn exists(&self, key: &str) -> Result<bool>;
-    /// Remove every entry of this store.
-    fn clear(&self) -> Result<()>;
-    /// Remove expired entries from storage; how many were removed.
-    fn remove_expired(&self) -> Result<u64>;
     /// What this store is.
     fn info(&self) -> &StoreInfo;
-
+    /// The value under `key`, or `None` if it is absent or expired.
+    fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>>;
+    /// Insert or overwrite `key`. `ttl` of `None` never expires.
+    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>) -> Op<'a, ()>;
+    /// Remove `key`; whether a live entry was there.
+    fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool>;
+    /// Whether a live entry is under `key`.
+    fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool>;
+    /// Remove every entry of this store, and nothing else.
+    fn clear(&self) -> Op<'_, ()>;
+    /// Remove expired entries from storage; how many were removed.
+    fn remove_expired(&self) -> Op<'_, u64>;
     /// Live keys starting with `prefix` and greater than `after`, in ascending
     /// byte order, at most `limit`. Keyset pagination: a key live throughout a
     /// listing is returned exactly once.
-    fn list(&self, prefix: &str, after: Option<&str>, limit: usize) -> Result<Vec<String>>;
+    fn list<'a>(&'a self, prefix: &'a str, after: Option<&'a str>, limit: usize) -> Op<'a, Vec<String>>;
     /// The value under `key` with its version.
-    fn get_entry(&self, key: &str) -> Result<Option<Versioned>>;
+    fn get_entry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Versioned>>;
     /// Write if `condition` holds, atomically; the new version, or
     /// [`Error::Conflict`].
-    fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64>;
+    fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>, condition: Condition) -> Op<'a, u64>;
     /// Add `delta` to the decimal integer under `key` (absent = 0), atomically,
     /// keeping the entry's expiry; the new value.
-    fn increment(&self, key: &str, delta: i64) -> Result<i64>;
-
+    fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64>;
     /// The values of `keys`, in order.
-    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
-        keys.iter().map(|k| self.get(k)).collect()
-    }
-    /// Set every pair with the same TTL.
-    fn set_many(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
-        entries.iter().try_for_each(|(k, v)| self.set(k, v, ttl))
-    }
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, Vec<Option<Vec<u8>>>>;
+    /// Set every pair with the same TTL; of a repeated key, the last value wins.
+    fn set_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)], ttl: Option<Duration>) -> Op<'a, ()>;
     /// Delete `keys`; how many live entries were removed.
-    fn delete_many(&self, keys: &[String]) -> Result<u64> {
-        keys.iter().try_fold(0, |n, k| Ok(n + u64::from(self.delete(k)?)))
-    }
+    fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64>;
+}
+
+/// A store shared between guests and the host.
+pub type SharedStore = Arc<dyn Store>;
+
+/// What a store is, as `info()` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// Registry ID, such as `app:sessions`.
+    pub id: String,
+    /// `memory`, `sqlite`, `postgres` or `mysql`.
+    pub backend: &'static str,
+    /// Whether data survives a restart of the host.
+    pub durable: bool,
+    /// Whether versions change on every write (a counter), or are a hash of
+    /// the value ([`value_version`]) so that a write of the same value keeps it.
+    pub versioned: bool,
 }
 
 /// A value and the version it was read at.
@@ -116,30 +143,6 @@ pub fn add_decimal(key: &str, current: Option<&[u8]>, delta: i64) -> Result<i64>
 /// FNV-1a hash of the bytes. Writing the same value keeps the version.
 pub fn value_version(value: &[u8]) -> u64 {
     value.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// A store shared between guests and the registry.
-pub type SharedStore = Arc<dyn Store>;
-
-/// A store's identity and limits, as reported to guests by `info()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreInfo {
-    /// Registry ID, such as `app:sessions`.
-    pub id: String,
-    /// `memory`, `sqlite`, `postgres` or `mysql`.
-    pub backend: &'static str,
-    /// Whether data survives a restart of the host.
-    pub durable: bool,
-    /// Whether versions change on every write (a counter), or are a hash of
-    /// the value ([`value_version`]) so that a write of the same value keeps it.
-    pub versioned: bool,
-    /// Size and concurrency limits.
-    pub limits: Limits,
-}
-
-/// A TTL as guests give it (milliseconds, 0 = none) turned into an option.
-pub fn ttl_from_ms(ttl_ms: Option<u64>) -> Option<Duration> {
-    ttl_ms.filter(|&ms| ms > 0).map(Duration::from_millis)
 }
 
 /// The Unix-millisecond instant at which an entry set `now_ms` with `ttl` expires.

@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
-use crate::registry::TableNames;
+use super::TableNames;
 
 /// A SQL dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,19 +1,52 @@
-//! Fields of the SQL entries: `db.sql.postgres`, `db.sql.mysql`, `db.sql.sqlite`, `store.sql`.
+//! The SQL registry kinds: `db.sql.postgres`, `db.sql.mysql`, `db.sql.sqlite`
+//! and `store.sql`, their fields, and how what they declare starts.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::error::ConfigError;
-use super::fields::Fields;
-use crate::sql::{Dialect, valid_identifier};
-use crate::store::Limits;
+use super::{Dialect, SqlDatabase, SqlStore, valid_identifier};
+use crate::backend::SharedStore;
+use crate::backend::clock::SharedClock;
+use crate::backend::kind::{BoxFuture, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
+use crate::config::{ConfigError, Fields};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
+/// `store.sql`: a store kept in one table of a `db.sql.*` database.
+pub(crate) static STORE_KIND: StoreKind = StoreKind {
+    name: "store.sql",
+    databases: &["db.sql.postgres", "db.sql.mysql", "db.sql.sqlite"],
+    cleanup_interval: Duration::ZERO,
+    fields: SqlStoreConfig::FIELDS,
+    parse: |f, _| Ok(Arc::new(SqlStoreConfig::parse(f)?)),
+};
+
+/// `db.sql.postgres`: a PostgreSQL server.
+pub(crate) static POSTGRES_KIND: DatabaseKind = DatabaseKind {
+    name: "db.sql.postgres",
+    fields: SqlDatabaseConfig::SERVER_FIELDS,
+    parse: |f, file| Ok(Arc::new(SqlDatabaseConfig::parse(Dialect::Postgres, f, file)?)),
+};
+
+/// `db.sql.mysql`: a MySQL or MariaDB server.
+pub(crate) static MYSQL_KIND: DatabaseKind = DatabaseKind {
+    name: "db.sql.mysql",
+    fields: SqlDatabaseConfig::SERVER_FIELDS,
+    parse: |f, file| Ok(Arc::new(SqlDatabaseConfig::parse(Dialect::Mysql, f, file)?)),
+};
+
+/// `db.sql.sqlite`: a SQLite file, or `:memory:`.
+pub(crate) static SQLITE_KIND: DatabaseKind = DatabaseKind {
+    name: "db.sql.sqlite",
+    fields: SqlDatabaseConfig::SQLITE_FIELDS,
+    parse: |f, file| Ok(Arc::new(SqlDatabaseConfig::parse(Dialect::Sqlite, f, file)?)),
+};
+
 /// A database entry: where to connect, and the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseConfig {
+pub struct SqlDatabaseConfig {
     /// Which SQL dialect (from the kind).
     pub dialect: Dialect,
     /// How to reach it.
@@ -64,7 +97,7 @@ impl Default for PoolConfig {
     }
 }
 
-impl DatabaseConfig {
+impl SqlDatabaseConfig {
     pub(crate) const SERVER_FIELDS: &[&str] = &["host", "port", "database", "username", "password", "options", "pool"];
     pub(crate) const SQLITE_FIELDS: &[&str] = &["file", "options", "pool"];
 
@@ -111,17 +144,17 @@ impl DatabaseConfig {
     }
 }
 
-/// Fields of a `store.sql` entry.
+impl DatabaseConfig for SqlDatabaseConfig {
+    fn connect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<SharedDatabase>> {
+        Box::pin(async move { Ok(Arc::new(SqlDatabase::connect(id, self).await?) as SharedDatabase) })
+    }
+}
+
+/// The fields of a `store.sql` entry beyond `database`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlStoreConfig {
-    /// The `db.sql.*` entry this store lives in.
-    pub database: String,
     /// Table and column names, validated.
     pub table: TableNames,
-    /// How often expired rows are deleted; zero = never. Default 0.
-    pub cleanup_interval: Duration,
-    /// Key and value size limits.
-    pub limits: Limits,
 }
 
 /// The table and column names of a SQL store. Each matches
@@ -183,22 +216,10 @@ impl TableNames {
 }
 
 impl SqlStoreConfig {
-    pub(crate) const FIELDS: &[&str] = &[
-        "database",
-        "table_name",
-        "id_column_name",
-        "payload_column_name",
-        "expire_column_name",
-        "version_column_name",
-        "cleanup_interval",
-        "max_key_bytes",
-        "max_value_bytes",
-        "max_result_bytes",
-        "max_concurrency",
-    ];
+    pub(crate) const FIELDS: &[&str] =
+        &["table_name", "id_column_name", "payload_column_name", "expire_column_name", "version_column_name"];
 
-    pub(crate) fn parse(f: &mut Fields, limits: impl FnOnce(&mut Fields) -> Result<Limits>) -> Result<Self> {
-        let database = f.required_string("database")?;
+    pub(crate) fn parse(f: &mut Fields) -> Result<Self> {
         let mut ident = |field: &str, default: Option<&str>| -> Result<String> {
             let name = match default {
                 None => f.required_string(field)?,
@@ -246,7 +267,22 @@ impl SqlStoreConfig {
                 return Err(f.error(field, format!("`{name}` is already the {other}; each column needs its own name")));
             }
         }
-        let cleanup_interval = f.duration("cleanup_interval")?.unwrap_or(Duration::ZERO);
-        Ok(Self { database, table, cleanup_interval, limits: limits(f)? })
+        Ok(Self { table })
+    }
+}
+
+impl StoreConfig for SqlStoreConfig {
+    fn open<'a>(
+        &'a self,
+        id: &'a str,
+        database: Option<&'a SharedDatabase>,
+        clock: SharedClock,
+    ) -> BoxFuture<'a, anyhow::Result<SharedStore>> {
+        Box::pin(async move {
+            let db = database
+                .and_then(downcast::<SqlDatabase>)
+                .ok_or_else(|| anyhow::anyhow!("its database is not a running db.sql.* entry"))?;
+            Ok(Arc::new(SqlStore::open(id, db, &self.table, clock).await?) as SharedStore)
+        })
     }
 }

@@ -1,0 +1,261 @@
+//! [`Bucket`]: an open store, and the one place where every rule is applied.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::cursor::{self, Numbered};
+use super::grant::Grant;
+use super::guarded::Guarded;
+use super::limits::Limits;
+use crate::backend::{Condition, Op, StoreInfo, Versioned};
+use crate::error::{Error, Result};
+
+/// The default and the largest page of a listing.
+pub(crate) const DEFAULT_PAGE: u32 = 1000;
+pub(crate) const MAX_PAGE: u32 = 10_000;
+
+/// A store opened under a grant: what a guest's `open` gives it, what the
+/// resource table holds, and what [`crate::KvCtx::open`] hands an embedder.
+///
+/// Every operation runs the same steps, in order, whoever calls it: the
+/// store's limits (key, value and batch sizes), the grant (key prefix,
+/// read-only), a slot under the store's `max_concurrency`, then the backend.
+/// Each emits a `kv` span at debug level (target `kvhost::store`) with the
+/// store, the operation, the key length, the outcome and the duration; with
+/// debug logging off it costs one check.
+///
+/// Operations are futures: async callers await them, synchronous ones call
+/// [`crate::Wait::wait`]. A memory store's operations are ready on the first
+/// poll.
+pub struct Bucket {
+    store: Arc<Guarded>,
+    grant: Arc<Grant>,
+    /// Numeric cursors this handle issued (`wasi:keyvalue@0.2.0-draft`).
+    pub(crate) numbered: Numbered,
+}
+
+/// One page of keys and the cursor that continues the listing, if more follow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// Keys in ascending byte order.
+    pub keys: Vec<String>,
+    /// Pass it back to get the next page; `None` on the last page.
+    pub cursor: Option<String>,
+}
+
+impl Clone for Bucket {
+    /// Another handle on the same store and grant, with no cursors issued.
+    fn clone(&self) -> Self {
+        Self::new(self.store.clone(), self.grant.clone())
+    }
+}
+
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bucket").field("store", &self.id()).field("grant", &self.grant).finish()
+    }
+}
+
+impl Bucket {
+    pub(crate) fn new(store: Arc<Guarded>, grant: Arc<Grant>) -> Self {
+        Self { store, grant, numbered: Numbered::default() }
+    }
+
+    /// The store's registry ID.
+    pub fn id(&self) -> &str {
+        &self.store.store.info().id
+    }
+
+    /// What the store is.
+    pub fn info(&self) -> &StoreInfo {
+        self.store.store.info()
+    }
+
+    /// The store's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.store.limits
+    }
+
+    /// The grant this bucket was opened under.
+    pub fn grant(&self) -> &Grant {
+        &self.grant
+    }
+
+    /// The value under `key`, or `None`.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
+        self.run("get", key.len(), checked, || self.store.store.get(key)).await
+    }
+
+    /// Insert or overwrite `key`; a `ttl` of `None` (or zero) never expires.
+    pub async fn set(&self, key: &str, value: impl Into<Vec<u8>>, ttl: Option<Duration>) -> Result<()> {
+        let value = value.into();
+        let checked = self.check_write("set", key, &value);
+        self.run("set", key.len(), checked, || self.store.store.set(key, value, ttl)).await
+    }
+
+    /// Remove `key`; whether a live entry was there.
+    pub async fn delete(&self, key: &str) -> Result<bool> {
+        let checked = self.limits().check_key(key).and_then(|()| self.grant.write("delete", key));
+        self.run("delete", key.len(), checked, || self.store.store.delete(key)).await
+    }
+
+    /// Whether a live entry is under `key`.
+    pub async fn exists(&self, key: &str) -> Result<bool> {
+        let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
+        self.run("exists", key.len(), checked, || self.store.store.exists(key)).await
+    }
+
+    /// Remove every entry of the store. Refused under a prefix grant.
+    pub async fn clear(&self) -> Result<()> {
+        self.run("clear", 0, self.grant.clear(), || self.store.store.clear()).await
+    }
+
+    /// One page of the keys starting with `prefix`, after `cursor` (from a
+    /// previous page of this store), at most `limit` (0 = 1000, at most
+    /// 10000), and fewer if they would carry more than `max_result_bytes`.
+    /// Only keys under the grant's prefix are listed.
+    pub async fn list(&self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page> {
+        let limit = if limit == 0 { DEFAULT_PAGE } else { limit.min(MAX_PAGE) } as usize;
+        let after = cursor.map(|c| cursor::decode(self.id(), c)).transpose();
+        let checked = after.as_ref().map(drop).map_err(Clone::clone);
+        let after = after.ok().flatten();
+        let narrowed = self.grant.narrow(prefix);
+        let listed = self.run("list", prefix.len(), checked, || match narrowed {
+            Some(prefix) => self.store.store.list(prefix, after.as_deref(), limit + 1),
+            None => Op::ready(Ok(Vec::new())),
+        });
+        let mut keys = listed.await?;
+        // A page ends early rather than carry more than max_result_bytes of
+        // keys; it always holds one key, since max_key_bytes <= max_result_bytes.
+        let budget = self.limits().max_result_bytes;
+        let mut bytes = 0u64;
+        let fit = keys
+            .iter()
+            .position(|k| {
+                bytes += k.len() as u64;
+                bytes > budget
+            })
+            .unwrap_or(keys.len())
+            .clamp(1.min(keys.len()), limit);
+        let more = keys.len() > fit;
+        keys.truncate(fit);
+        let cursor = more.then(|| keys.last().map(|k| cursor::encode(self.id(), k))).flatten();
+        Ok(Page { keys, cursor })
+    }
+
+    /// The value under `key` with its version.
+    pub async fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
+        let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
+        self.run("get-entry", key.len(), checked, || self.store.store.get_entry(key)).await
+    }
+
+    /// Write `key` if `condition` holds, atomically; the new version, or
+    /// [`Error::Conflict`].
+    pub async fn put(
+        &self,
+        key: &str,
+        value: impl Into<Vec<u8>>,
+        ttl: Option<Duration>,
+        condition: Condition,
+    ) -> Result<u64> {
+        let value = value.into();
+        let checked = self.check_write("put", key, &value);
+        self.run("put", key.len(), checked, || self.store.store.put(key, value, ttl, condition)).await
+    }
+
+    /// Add `delta` to the decimal integer under `key` (absent = 0),
+    /// atomically, keeping its expiry; the new value.
+    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        let checked = self.limits().check_key(key).and_then(|()| self.grant.write("increment", key));
+        self.run("increment", key.len(), checked, || self.store.store.increment(key, delta)).await
+    }
+
+    /// The values of `keys`, in order; `too-large` if together they are
+    /// over `max_result_bytes`.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        let checked = keys.iter().try_for_each(|k| self.limits().check_key(k).and_then(|()| self.grant.read(k)));
+        let values = self.run("get-many", keys.len(), checked, || self.store.store.get_many(keys)).await?;
+        let bytes = values.iter().flatten().map(|v| v.len() as u64).sum();
+        self.limits().check_batch("get-many result", bytes)?;
+        Ok(values)
+    }
+
+    /// Set every pair with the same TTL. Every key and value is checked
+    /// before any is written.
+    pub async fn set_many(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
+        let limits = self.limits();
+        let mut bytes = 0u64;
+        let checked = entries
+            .iter()
+            .try_for_each(|(k, v)| {
+                bytes += (k.len() + v.len()) as u64;
+                limits.check_key(k)?;
+                limits.check_value(v)?;
+                self.grant.write("set-many", k)
+            })
+            .and_then(|()| limits.check_batch("set-many request", bytes));
+        self.run("set-many", entries.len(), checked, || self.store.store.set_many(entries, ttl)).await
+    }
+
+    /// Delete `keys`; how many live entries were removed.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<u64> {
+        let checked =
+            keys.iter().try_for_each(|k| self.limits().check_key(k).and_then(|()| self.grant.write("delete-many", k)));
+        self.run("delete-many", keys.len(), checked, || self.store.store.delete_many(keys)).await
+    }
+
+    fn check_write(&self, op: &str, key: &str, value: &[u8]) -> Result<()> {
+        let limits = self.limits();
+        limits.check_key(key)?;
+        limits.check_value(value)?;
+        self.grant.write(op, key)
+    }
+
+    /// The steps every operation takes after its arguments were `checked`
+    /// against the limits and the grant: a concurrency slot, then `call` to
+    /// the backend, traced. (`len` is the key's length, or a batch's size.)
+    async fn run<'a, T>(
+        &'a self,
+        op: &'static str,
+        len: usize,
+        checked: Result<()>,
+        call: impl FnOnce() -> Op<'a, T>,
+    ) -> Result<T> {
+        let work = async {
+            checked?;
+            let _slot = self.store.gate.enter(self.id()).await?;
+            call().await
+        };
+        if tracing::enabled!(target: "kvhost::store", tracing::Level::DEBUG) {
+            traced(self.id(), op, len, work).await
+        } else {
+            work.await
+        }
+    }
+}
+
+/// `work` inside a `kv` span that records how it ended and how long it took.
+#[cold]
+async fn traced<T>(store: &str, op: &'static str, len: usize, work: impl Future<Output = Result<T>>) -> Result<T> {
+    use tracing::Instrument as _;
+    let span = tracing::debug_span!(
+        target: "kvhost::store",
+        "kv",
+        store,
+        op,
+        key_len = len,
+        outcome = tracing::field::Empty,
+        duration_us = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let result = work.instrument(span.clone()).await;
+    let outcome = result.as_ref().map_or_else(Error::kind, |_| "ok");
+    span.record("outcome", outcome).record("duration_us", started.elapsed().as_micros() as u64);
+    tracing::debug!(target: "kvhost::store", parent: &span, outcome, "done");
+    result
+}
+
+#[cfg(test)]
+mod tests;

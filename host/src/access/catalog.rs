@@ -1,0 +1,76 @@
+//! The catalog: the running stores by ID, each with the rules that guard it.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+
+use super::bucket::Bucket;
+use super::grant::Grant;
+use super::guarded::Guarded;
+use super::limits::Limits;
+use crate::backend::SharedStore;
+
+/// The stores guests and the embedder can open now, shared by every guest of
+/// a host. Cloning is cheap and shares the same set.
+#[derive(Clone, Default)]
+pub struct Catalog(Arc<DashMap<String, Arc<Guarded>>>);
+
+impl Catalog {
+    /// An empty catalog.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Make `store` openable under its ID (`info().id`), guarded by
+    /// `limits`, replacing any store with that ID.
+    pub fn insert(&self, store: SharedStore, limits: Limits) {
+        self.0.insert(store.info().id.clone(), Arc::new(Guarded::new(store, limits)));
+    }
+
+    /// Stop serving `id` to new opens; buckets already open keep working.
+    /// Whether a store had that ID.
+    pub fn remove(&self, id: &str) -> bool {
+        self.0.remove(id).is_some()
+    }
+
+    /// The backend of store `id`, for the host's own upkeep (cleanup). Guests
+    /// and embedders use [`Catalog::open`] or [`crate::KvCtx::open`], which
+    /// apply the store's rules.
+    pub fn backend(&self, id: &str) -> Option<SharedStore> {
+        self.0.get(id).map(|g| g.store.clone())
+    }
+
+    /// A bucket on store `id` with every key, read and write: the host's own
+    /// access. Limits and the concurrency cap apply as to any bucket.
+    pub fn open(&self, id: &str) -> Option<Bucket> {
+        self.guarded(id).map(|store| Bucket::new(store, Arc::new(Grant::new(id))))
+    }
+
+    /// Operations on store `id` in flight now, from every bucket together.
+    pub fn in_flight(&self, id: &str) -> Option<u32> {
+        self.0.get(id).map(|g| g.gate.in_flight())
+    }
+
+    /// Operations on store `id` waiting now for a slot under its
+    /// `max_concurrency`.
+    pub fn waiting(&self, id: &str) -> Option<u32> {
+        self.0.get(id).map(|g| g.gate.waiting())
+    }
+
+    /// IDs of the running stores, sorted.
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.0.iter().map(|e| e.key().clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    pub(crate) fn guarded(&self, id: &str) -> Option<Arc<Guarded>> {
+        self.0.get(id).map(|g| g.value().clone())
+    }
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Catalog").field(&self.ids()).finish()
+    }
+}

@@ -1,0 +1,20 @@
+//! A backend store with what guards it.
+
+use super::gate::Gate;
+use super::limits::Limits;
+use crate::backend::SharedStore;
+
+/// A backend store with its limits and its concurrency cap, shared by every
+/// bucket open on it.
+pub(crate) struct Guarded {
+    pub(crate) store: SharedStore,
+    pub(crate) limits: Limits,
+    pub(crate) gate: Gate,
+}
+
+impl Guarded {
+    pub(crate) fn new(store: SharedStore, limits: Limits) -> Self {
+        let gate = Gate::new(limits.max_concurrency, limits.max_concurrency_wait);
+        Self { store, limits, gate }
+    }
+}

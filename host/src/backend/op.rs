@@ -1,0 +1,96 @@
+//! [`Op`]: what a backend operation returns, either its result at once or a
+//! future that will produce it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::error::Result;
+
+/// The result of one backend operation: ready now, or pending on I/O.
+///
+/// A store that answers from memory returns [`Op::ready`] and allocates
+/// nothing; a store that waits on a server returns [`Op::pending`], one boxed
+/// future, which is noise beside a network round trip. An `Op` is a
+/// [`Future`]: async callers await it, and a ready one completes on its
+/// first poll.
+#[must_use = "an operation does nothing until it is awaited"]
+pub struct Op<'a, T>(Inner<'a, T>);
+
+enum Inner<'a, T> {
+    Ready(Option<Result<T>>),
+    Pending(Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>),
+}
+
+impl<'a, T> Op<'a, T> {
+    /// An operation that has already finished.
+    pub fn ready(result: Result<T>) -> Self {
+        Self(Inner::Ready(Some(result)))
+    }
+
+    /// An operation that finishes when `future` does.
+    pub fn pending(future: impl Future<Output = Result<T>> + Send + 'a) -> Self {
+        Self(Inner::Pending(Box::pin(future)))
+    }
+
+    /// Whether the result is already there.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.0, Inner::Ready(_))
+    }
+}
+
+impl<T> From<Result<T>> for Op<'_, T> {
+    fn from(result: Result<T>) -> Self {
+        Self::ready(result)
+    }
+}
+
+// Nothing is ever pinned in place inside an `Op`: a ready result is moved out,
+// and a pending future is already pinned in its box.
+impl<T> Unpin for Op<'_, T> {}
+
+impl<T> Future for Op<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        match &mut self.0 {
+            Inner::Ready(result) => Poll::Ready(result.take().expect("Op polled after it completed")),
+            Inner::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn poll_once<T>(op: &mut Op<'_, T>) -> Poll<Result<T>> {
+        Pin::new(op).poll(&mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    #[test]
+    fn a_ready_op_completes_on_its_first_poll() {
+        let mut op = Op::ready(Ok(7));
+        assert!(op.is_ready());
+        assert!(matches!(poll_once(&mut op), Poll::Ready(Ok(7))));
+    }
+
+    #[test]
+    fn a_pending_op_completes_when_its_future_does() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = std::sync::Mutex::new(rx);
+        let mut woken = false;
+        let mut op: Op<'_, ()> = Op::pending(std::future::poll_fn(move |_| {
+            if std::mem::replace(&mut woken, true) && rx.lock().unwrap().try_recv().is_ok() {
+                Poll::Ready(Err(Error::Conflict("done".into())))
+            } else {
+                Poll::Pending
+            }
+        }));
+        assert!(!op.is_ready());
+        assert!(poll_once(&mut op).is_pending());
+        tx.send(()).unwrap();
+        assert!(matches!(poll_once(&mut op), Poll::Ready(Err(Error::Conflict(_)))));
+    }
+}

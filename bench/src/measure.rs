@@ -90,6 +90,18 @@ fn fmt(v: f64, unit: &str) -> String {
     }
 }
 
+/// CPU time this process has used so far, user and system, in nanoseconds.
+pub fn cpu_ns() -> u64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    ns(usage.ru_utime) + ns(usage.ru_stime)
+}
+
 /// Context switches of this process so far, voluntary and involuntary,
 /// including threads that have exited.
 pub fn context_switches() -> u64 {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kvhost::sql::{DatabaseTarget, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames};
-use kvhost::{Catalog, GuestRun, KvCtx, Limits, Prepared, SharedStore, Stdio, Store, SystemClock, Wait};
+use kvhost::{Catalog, GuestOutput, GuestRun, KvCtx, Limits, Prepared, SharedStore, Stdio, Store, SystemClock, Wait};
 use kvhost_tests::backend::{postgres_config, unique_table};
 use kvhost_tests::rt;
 use sqlx::Connection as _;
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
-use crate::measure::{Report, context_switches, median};
+use crate::measure::{Report, context_switches, cpu_ns, median};
 
 const KEY: &str = "bench-key-0000ab";
 const VALUE: [u8; 100] = [7; 100];
@@ -93,20 +93,29 @@ fn measure(
     let prepared = runner.prepare(&runner.load(&kvhost_tests::rust_guest())?)?;
 
     // Rounds interleave the contenders (raw, store, guest, raw, ...), so that
-    // drift in this machine's I/O latency falls on all of them alike.
+    // drift in this machine's I/O latency falls on all of them alike. Each
+    // is a task on the runtime, as kvhost runs guests.
     let mut samples: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    // A time per operation, and the process's CPU time per operation since `cpu`.
+    let mut sample = |name: String, ns: f64, cpu: u64| {
+        samples.entry(format!("{name}.cpu")).or_default().push((cpu_ns() - cpu) as f64 / n as f64);
+        samples.entry(name).or_default().push(ns);
+    };
+    let per_op = |started: Instant| started.elapsed().as_nanos() as f64 / n as f64;
     for _ in 0..rounds {
         for op in ["get", "set"] {
-            let raw_ns = rt.block_on(async {
-                let start = Instant::now();
+            let (started, cpu) = (Instant::now(), cpu_ns());
+            let (raw, get_sql, set_sql) = (raw.clone(), get_sql.clone(), set_sql.clone());
+            rt.block_on(rt.spawn(async move {
                 for _ in 0..n {
                     if op == "get" { raw.get(get_sql.clone()).await? } else { raw.set(set_sql.clone()).await? }
                 }
-                anyhow::Ok(start.elapsed().as_nanos() as f64 / n as f64)
-            })?;
-            samples.entry(format!("{dialect}.raw_sqlx.{op}")).or_default().push(raw_ns);
-            let store_ns = rt.block_on(async {
-                let start = Instant::now();
+                anyhow::Ok(())
+            }))??;
+            sample(format!("{dialect}.raw_sqlx.{op}"), per_op(started), cpu);
+            let (started, cpu) = (Instant::now(), cpu_ns());
+            let store = store.clone();
+            rt.block_on(rt.spawn(async move {
                 for _ in 0..n {
                     if op == "get" {
                         black_box(store.get(KEY).await?);
@@ -114,12 +123,15 @@ fn measure(
                         store.set(KEY, VALUE.to_vec(), None).await?;
                     }
                 }
-                anyhow::Ok(start.elapsed().as_nanos() as f64 / n as f64)
-            })?;
-            samples.entry(format!("{dialect}.store.{op}")).or_default().push(store_ns);
+                anyhow::Ok(())
+            }))??;
+            sample(format!("{dialect}.store.{op}"), per_op(started), cpu);
+            // Timed inside the guest (its loop alone), the CPU outside.
+            let cpu = cpu_ns();
             let args = ["bench".to_owned(), op.to_owned(), n.to_string()];
-            let guest_ns = crate::guest::run_bench(&runner, &prepared, "kvdemo", &kv, &args)?;
-            samples.entry(format!("5.{dialect}.guest.{op}")).or_default().push(guest_ns);
+            let out = join(vec![spawn(&prepared, bench_run(&kv, &args))])?;
+            let guest_ns = crate::guest::parse(&String::from_utf8_lossy(&out[0].stdout))?;
+            sample(format!("5.{dialect}.guest.{op}"), guest_ns, cpu);
         }
     }
     let mut take = |name: &str| median(samples.get_mut(name).expect("measured"));
@@ -131,49 +143,65 @@ fn measure(
         let name = format!("5.{dialect}.guest.{op}");
         report.add(&name, take(&name), Some(&raw_name));
         report.target(&name, 1.05);
+        let raw_cpu = format!("{raw_name}.cpu");
+        report.add(&raw_cpu, take(&raw_cpu), None);
+        report.add(&format!("{dialect}.store.{op}.cpu"), take(&format!("{dialect}.store.{op}.cpu")), Some(&raw_cpu));
+        report.add(&format!("{name}.cpu"), take(&format!("{name}.cpu")), Some(&raw_cpu));
     }
 
     // Concurrent clients: wall time per operation over all clients, raw sqlx
-    // tasks against guests as tasks, both on the same two-worker runtime.
+    // tasks against guests as tasks, both on the same two-worker runtime and
+    // on warm pools of the same size; rounds interleaved, medians reported.
     for clients in [16u64, 256] {
-        let per_client = (n / clients).max(50);
+        // Enough operations per guest that its start-up is not what is measured.
+        let per_client = (n / clients).max(200);
         let total = (per_client * clients) as f64;
-        let switches = context_switches();
-        let raw_ns = rt.block_on(async {
-            let pool = raw_pool(dialect, cfg).await?;
-            let start = Instant::now();
-            let tasks: Vec<_> = (0..clients)
+        let raw_clients = || {
+            let runs: Vec<_> = (0..clients)
                 .map(|_| {
-                    let (pool, get_sql) = (pool.clone(), get_sql.clone());
-                    tokio::spawn(async move {
+                    let (raw, get_sql) = (raw.clone(), get_sql.clone());
+                    rt.spawn(async move {
                         for _ in 0..per_client {
-                            pool.get(get_sql.clone()).await?;
+                            raw.get(get_sql.clone()).await?;
                         }
                         anyhow::Ok(())
                     })
                 })
                 .collect();
-            for t in tasks {
-                t.await??;
-            }
-            let ns = start.elapsed().as_nanos() as f64 / total;
-            pool.close().await;
-            anyhow::Ok(ns)
-        })?;
-        let raw_switches = (context_switches() - switches) as f64 / total;
-        let raw_name = format!("{dialect}.raw_sqlx.get.{clients}_clients");
-        report.add(&raw_name, raw_ns, None);
-        let switches = context_switches();
-        let start = Instant::now();
+            rt.block_on(async {
+                for run in runs {
+                    run.await??;
+                }
+                anyhow::Ok(())
+            })
+        };
         let args = ["bench".to_owned(), "get".to_owned(), per_client.to_string()];
-        let runs: Vec<_> = (0..clients).map(|_| spawn(&prepared, bench_run(&kv, &args))).collect();
-        join(runs)?;
+        let guest_clients = || join((0..clients).map(|_| spawn(&prepared, bench_run(&kv, &args))).collect()).map(drop);
+        raw_clients()?;
+        guest_clients()?;
+        let raw_name = format!("{dialect}.raw_sqlx.get.{clients}_clients");
         let name = format!("5.{dialect}.guest.get.{clients}_clients");
-        report.add(&name, start.elapsed().as_nanos() as f64 / total, Some(&raw_name));
+        let mut samples: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        for _ in 0..rounds {
+            for (who, run) in [("raw", &raw_clients as &dyn Fn() -> anyhow::Result<()>), ("guest", &guest_clients)] {
+                let (started, cpu, switches) = (Instant::now(), cpu_ns(), context_switches());
+                run()?;
+                let ns = started.elapsed().as_nanos() as f64 / total;
+                samples.entry(if who == "raw" { "raw" } else { "guest" }).or_default().push(ns);
+                let cpu_key = if who == "raw" { "raw.cpu" } else { "guest.cpu" };
+                samples.entry(cpu_key).or_default().push((cpu_ns() - cpu) as f64 / total);
+                let cs_key = if who == "raw" { "raw.cs" } else { "guest.cs" };
+                samples.entry(cs_key).or_default().push((context_switches() - switches) as f64 / total);
+            }
+        }
+        let mut take = |key: &str| median(samples.get_mut(key).expect("measured"));
+        report.add(&raw_name, take("raw"), None);
+        report.add(&name, take("guest"), Some(&raw_name));
         report.target(&name, 1.10);
-        let guest_switches = (context_switches() - switches) as f64 / total;
-        report.add_value(&format!("{raw_name}.context_switches_per_op"), raw_switches, "cs", None);
-        report.add_value(&format!("{name}.context_switches_per_op"), guest_switches, "cs", None);
+        report.add(&format!("{raw_name}.cpu_per_op"), take("raw.cpu"), None);
+        report.add(&format!("{name}.cpu_per_op"), take("guest.cpu"), Some(&format!("{raw_name}.cpu_per_op")));
+        report.add_value(&format!("{raw_name}.context_switches_per_op"), take("raw.cs"), "cs", None);
+        report.add_value(&format!("{name}.context_switches_per_op"), take("guest.cs"), "cs", None);
     }
 
     rt.block_on(raw.close());
@@ -185,19 +213,21 @@ fn measure(
 }
 
 /// Start a guest run as a task on the tests' runtime.
-fn spawn(prepared: &Prepared, run: GuestRun) -> tokio::task::JoinHandle<anyhow::Result<kvhost::GuestOutput>> {
+fn spawn(prepared: &Prepared, run: GuestRun) -> tokio::task::JoinHandle<anyhow::Result<GuestOutput>> {
     let (runner, prepared) = (kvhost_tests::runner(), prepared.clone());
     rt().spawn(async move { runner.run_prepared(&prepared, run).await })
 }
 
-/// Wait for every guest run, each of which must succeed.
-fn join(runs: Vec<tokio::task::JoinHandle<anyhow::Result<kvhost::GuestOutput>>>) -> anyhow::Result<()> {
+/// Wait for every guest run, each of which must succeed; their outputs.
+fn join(runs: Vec<tokio::task::JoinHandle<anyhow::Result<GuestOutput>>>) -> anyhow::Result<Vec<GuestOutput>> {
     rt().block_on(async {
+        let mut outs = Vec::with_capacity(runs.len());
         for run in runs {
             let out = run.await??;
             anyhow::ensure!(out.exit_code == 0, "a guest failed: {}", String::from_utf8_lossy(&out.stderr));
+            outs.push(out);
         }
-        anyhow::Ok(())
+        anyhow::Ok(outs)
     })
 }
 

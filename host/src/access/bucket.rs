@@ -25,9 +25,9 @@ pub(crate) const MAX_PAGE: u32 = 10_000;
 /// store, the operation, the key length, the outcome and the duration; with
 /// debug logging off it costs one check.
 ///
-/// Operations are futures: async callers await them, synchronous ones call
-/// [`crate::Wait::wait`]. A memory store's operations are ready on the first
-/// poll.
+/// Operations return an [`Op`], a future: async callers await it,
+/// synchronous ones call [`crate::Wait::wait`]. A memory store's operations
+/// come back ready, with nothing allocated on the way.
 pub struct Bucket {
     store: Arc<Guarded>,
     grant: Arc<Grant>,
@@ -83,52 +83,60 @@ impl Bucket {
     }
 
     /// The value under `key`, or `None`.
-    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    pub fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
-        self.run("get", key.len(), checked, || self.store.store.get(key)).await
+        self.run("get", key.len(), checked, move || self.store.store.get(key))
     }
 
     /// Insert or overwrite `key`; a `ttl` of `None` (or zero) never expires.
-    pub async fn set(&self, key: &str, value: impl Into<Vec<u8>>, ttl: Option<Duration>) -> Result<()> {
+    pub fn set<'a>(&'a self, key: &'a str, value: impl Into<Vec<u8>>, ttl: Option<Duration>) -> Op<'a, ()> {
         let value = value.into();
         let checked = self.check_write("set", key, &value);
-        self.run("set", key.len(), checked, || self.store.store.set(key, value, ttl)).await
+        self.run("set", key.len(), checked, move || self.store.store.set(key, value, ttl))
     }
 
     /// Remove `key`; whether a live entry was there.
-    pub async fn delete(&self, key: &str) -> Result<bool> {
+    pub fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.write("delete", key));
-        self.run("delete", key.len(), checked, || self.store.store.delete(key)).await
+        self.run("delete", key.len(), checked, move || self.store.store.delete(key))
     }
 
     /// Whether a live entry is under `key`.
-    pub async fn exists(&self, key: &str) -> Result<bool> {
+    pub fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
-        self.run("exists", key.len(), checked, || self.store.store.exists(key)).await
+        self.run("exists", key.len(), checked, move || self.store.store.exists(key))
     }
 
     /// Remove every entry of the store. Refused under a prefix grant.
-    pub async fn clear(&self) -> Result<()> {
-        self.run("clear", 0, self.grant.clear(), || self.store.store.clear()).await
+    pub fn clear(&self) -> Op<'_, ()> {
+        self.run("clear", 0, self.grant.clear(), move || self.store.store.clear())
     }
 
     /// One page of the keys starting with `prefix`, after `cursor` (from a
     /// previous page of this store), at most `limit` (0 = 1000, at most
     /// 10000), and fewer if they would carry more than `max_result_bytes`.
     /// Only keys under the grant's prefix are listed.
-    pub async fn list(&self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<Page> {
+    pub fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> Op<'a, Page> {
         let limit = if limit == 0 { DEFAULT_PAGE } else { limit.min(MAX_PAGE) } as usize;
-        let after = cursor.map(|c| cursor::decode(self.id(), c)).transpose();
-        let checked = after.as_ref().map(drop).map_err(Clone::clone);
-        let after = after.ok().flatten();
+        let after = match cursor.map(|c| cursor::decode(self.id(), c)).transpose() {
+            Ok(after) => after,
+            Err(e) => return self.run("list", prefix.len(), Err(e), || Op::ready(Ok(Page::default()))),
+        };
         let narrowed = self.grant.narrow(prefix);
-        let listed = self.run("list", prefix.len(), checked, || match narrowed {
-            Some(prefix) => self.store.store.list(prefix, after.as_deref(), limit + 1),
-            None => Op::ready(Ok(Vec::new())),
+        // The decoded cursor is owned, so the listing is a future that holds it.
+        let listed = Op::pending(async move {
+            match narrowed {
+                Some(prefix) => self.store.store.list(prefix, after.as_deref(), limit + 1).await,
+                None => Ok(Vec::new()),
+            }
         });
-        let mut keys = listed.await?;
-        // A page ends early rather than carry more than max_result_bytes of
-        // keys; it always holds one key, since max_key_bytes <= max_result_bytes.
+        self.run("list", prefix.len(), Ok(()), move || listed).map(move |keys| Ok(self.page(keys?, limit)))
+    }
+
+    /// The keys a page may carry: at most `limit`, and fewer rather than
+    /// more than `max_result_bytes`; always one, since max_key_bytes <=
+    /// max_result_bytes. The cursor continues after the last one.
+    fn page(&self, mut keys: Vec<String>, limit: usize) -> Page {
         let budget = self.limits().max_result_bytes;
         let mut bytes = 0u64;
         let fit = keys
@@ -142,49 +150,51 @@ impl Bucket {
         let more = keys.len() > fit;
         keys.truncate(fit);
         let cursor = more.then(|| keys.last().map(|k| cursor::encode(self.id(), k))).flatten();
-        Ok(Page { keys, cursor })
+        Page { keys, cursor }
     }
 
     /// The value under `key` with its version.
-    pub async fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
+    pub fn get_entry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Versioned>> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
-        self.run("get-entry", key.len(), checked, || self.store.store.get_entry(key)).await
+        self.run("get-entry", key.len(), checked, move || self.store.store.get_entry(key))
     }
 
     /// Write `key` if `condition` holds, atomically; the new version, or
     /// [`Error::Conflict`].
-    pub async fn put(
-        &self,
-        key: &str,
+    pub fn put<'a>(
+        &'a self,
+        key: &'a str,
         value: impl Into<Vec<u8>>,
         ttl: Option<Duration>,
         condition: Condition,
-    ) -> Result<u64> {
+    ) -> Op<'a, u64> {
         let value = value.into();
         let checked = self.check_write("put", key, &value);
-        self.run("put", key.len(), checked, || self.store.store.put(key, value, ttl, condition)).await
+        self.run("put", key.len(), checked, move || self.store.store.put(key, value, ttl, condition))
     }
 
     /// Add `delta` to the decimal integer under `key` (absent = 0),
     /// atomically, keeping its expiry; the new value.
-    pub async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+    pub fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.write("increment", key));
-        self.run("increment", key.len(), checked, || self.store.store.increment(key, delta)).await
+        self.run("increment", key.len(), checked, move || self.store.store.increment(key, delta))
     }
 
     /// The values of `keys`, in order; `too-large` if together they are
     /// over `max_result_bytes`.
-    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    pub fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, Vec<Option<Vec<u8>>>> {
         let checked = keys.iter().try_for_each(|k| self.limits().check_key(k).and_then(|()| self.grant.read(k)));
-        let values = self.run("get-many", keys.len(), checked, || self.store.store.get_many(keys)).await?;
-        let bytes = values.iter().flatten().map(|v| v.len() as u64).sum();
-        self.limits().check_batch("get-many result", bytes)?;
-        Ok(values)
+        self.run("get-many", keys.len(), checked, move || self.store.store.get_many(keys)).map(move |values| {
+            let values = values?;
+            let bytes = values.iter().flatten().map(|v| v.len() as u64).sum();
+            self.limits().check_batch("get-many result", bytes)?;
+            Ok(values)
+        })
     }
 
     /// Set every pair with the same TTL. Every key and value is checked
     /// before any is written.
-    pub async fn set_many(&self, entries: &[(String, Vec<u8>)], ttl: Option<Duration>) -> Result<()> {
+    pub fn set_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)], ttl: Option<Duration>) -> Op<'a, ()> {
         let limits = self.limits();
         let mut bytes = 0u64;
         let checked = entries
@@ -196,14 +206,14 @@ impl Bucket {
                 self.grant.write("set-many", k)
             })
             .and_then(|()| limits.check_batch("set-many request", bytes));
-        self.run("set-many", entries.len(), checked, || self.store.store.set_many(entries, ttl)).await
+        self.run("set-many", entries.len(), checked, move || self.store.store.set_many(entries, ttl))
     }
 
     /// Delete `keys`; how many live entries were removed.
-    pub async fn delete_many(&self, keys: &[String]) -> Result<u64> {
+    pub fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
         let checked =
             keys.iter().try_for_each(|k| self.limits().check_key(k).and_then(|()| self.grant.write("delete-many", k)));
-        self.run("delete-many", keys.len(), checked, || self.store.store.delete_many(keys)).await
+        self.run("delete-many", keys.len(), checked, move || self.store.store.delete_many(keys))
     }
 
     fn check_write(&self, op: &str, key: &str, value: &[u8]) -> Result<()> {
@@ -216,28 +226,50 @@ impl Bucket {
     /// The steps every operation takes after its arguments were `checked`
     /// against the limits and the grant: a concurrency slot, then `call` to
     /// the backend, traced. (`len` is the key's length, or a batch's size.)
-    async fn run<'a, T>(
+    ///
+    /// With a free slot and a store that answers at once, this is plain
+    /// function calls and the result is ready: no future is built or
+    /// boxed. Waiting for a slot, waiting on the backend, and the span
+    /// (when debug logging is on) each take one boxed future.
+    fn run<'a, T: Send + 'a>(
         &'a self,
         op: &'static str,
         len: usize,
         checked: Result<()>,
-        call: impl FnOnce() -> Op<'a, T>,
-    ) -> Result<T> {
-        let work = async {
-            checked?;
-            let _slot = self.store.gate.enter(self.id()).await?;
-            call().await
-        };
+        call: impl FnOnce() -> Op<'a, T> + Send + 'a,
+    ) -> Op<'a, T> {
         if tracing::enabled!(target: "kvhost::store", tracing::Level::DEBUG) {
-            traced(self.id(), op, len, work).await
-        } else {
-            work.await
+            return Op::pending(traced(self.id(), op, len, self.work(checked, call)));
         }
+        if let Err(e) = checked {
+            return Op::ready(Err(e));
+        }
+        let gate = &self.store.gate;
+        match gate.try_enter() {
+            Some(slot) => call().map(move |result| {
+                drop(slot);
+                result
+            }),
+            None => Op::pending(async move {
+                let _slot = gate.wait(self.id()).await?;
+                call().await
+            }),
+        }
+    }
+
+    /// [`Bucket::run`]'s steps as one future, for the traced path.
+    async fn work<'a, T>(&'a self, checked: Result<()>, call: impl FnOnce() -> Op<'a, T>) -> Result<T> {
+        checked?;
+        let gate = &self.store.gate;
+        let _slot = match gate.try_enter() {
+            Some(slot) => slot,
+            None => gate.wait(self.id()).await?,
+        };
+        call().await
     }
 }
 
 /// `work` inside a `kv` span that records how it ended and how long it took.
-#[cold]
 async fn traced<T>(store: &str, op: &'static str, len: usize, work: impl Future<Output = Result<T>>) -> Result<T> {
     use tracing::Instrument as _;
     let span = tracing::debug_span!(

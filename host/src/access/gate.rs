@@ -6,6 +6,8 @@
 //! guest can retry. Taking a free slot costs two atomic operations and
 //! allocates nothing; only waiting arms a timer.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -57,14 +59,16 @@ impl Gate {
 
     /// A slot for one operation on store `store`, waiting at most the gate's
     /// wait for one to be freed.
-    pub(crate) async fn enter(&self, store: &str) -> Result<Permit<'_>> {
-        if let Some(permit) = self.try_enter() {
-            return Ok(permit);
+    #[cfg(test)]
+    pub(crate) async fn enter<'a>(&'a self, store: &'a str) -> Result<Permit<'a>> {
+        match self.try_enter() {
+            Some(permit) => Ok(permit),
+            None => self.wait(store).await,
         }
-        self.enter_slowly(store).await
     }
 
-    fn try_enter(&self) -> Option<Permit<'_>> {
+    /// A free slot, if there is one.
+    pub(crate) fn try_enter(&self) -> Option<Permit<'_>> {
         if self.max == 0 {
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             return Some(Permit(self));
@@ -75,8 +79,15 @@ impl Gate {
             .map(|_| Permit(self))
     }
 
+    /// Wait for a slot, at most the gate's wait. Boxed: the timer and the
+    /// notification it needs would otherwise make every operation's future
+    /// hundreds of bytes larger, though few ever wait.
     #[cold]
-    async fn enter_slowly(&self, store: &str) -> Result<Permit<'_>> {
+    pub(crate) fn wait<'a>(&'a self, store: &'a str) -> Pin<Box<dyn Future<Output = Result<Permit<'a>>> + Send + 'a>> {
+        Box::pin(self.wait_for_slot(store))
+    }
+
+    async fn wait_for_slot(&self, store: &str) -> Result<Permit<'_>> {
         struct Waiting<'a>(&'a AtomicU32);
         impl Drop for Waiting<'_> {
             fn drop(&mut self) {

@@ -14,7 +14,11 @@ use crate::error::Result;
 /// future, which is noise beside a network round trip. An `Op` is a
 /// [`Future`]: async callers await it, and a ready one completes on its
 /// first poll.
-#[must_use = "an operation does nothing until it is awaited"]
+///
+/// A ready operation has already happened when the `Op` is made; a pending
+/// one happens as it is awaited. Either way, await it (or
+/// [`crate::Wait::wait`] for it) to learn how it ended.
+#[must_use = "an operation's outcome is known only once it is awaited"]
 pub struct Op<'a, T>(Inner<'a, T>);
 
 enum Inner<'a, T> {
@@ -36,6 +40,18 @@ impl<'a, T> Op<'a, T> {
     /// Whether the result is already there.
     pub fn is_ready(&self) -> bool {
         matches!(self.0, Inner::Ready(_))
+    }
+
+    /// This operation with `f` applied to its result: at once if it is
+    /// ready, when it finishes otherwise.
+    pub fn map<U>(self, f: impl FnOnce(Result<T>) -> Result<U> + Send + 'a) -> Op<'a, U>
+    where
+        T: 'a,
+    {
+        match self.0 {
+            Inner::Ready(result) => Op::ready(f(result.expect("Op mapped after it completed"))),
+            Inner::Pending(future) => Op::pending(async move { f(future.await) }),
+        }
     }
 }
 

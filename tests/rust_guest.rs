@@ -107,3 +107,41 @@ fn guest_over_its_memory_limit_cannot_grow() {
     };
     assert!(failed, "a guest limited to one page should not run the demo: {result:?}");
 }
+
+#[test]
+fn a_computing_guest_yields_so_others_run_on_one_thread_and_ctrl_c_still_stops_it() {
+    use kvhost::{GuestRun, GuestRunner, Stdio};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // A runner of its own: interrupting it stops only this test's guests.
+    let runner = Arc::new(GuestRunner::new().unwrap());
+    let component = runner.load(&kvhost_tests::rust_guest()).unwrap();
+    let stores = memory_stores("app:mem", 0, &ManualClock::starting_now());
+    let run = |args: &[&str], timeout: Option<Duration>| GuestRun {
+        name: "kvdemo".into(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: Vec::new(),
+        kv: KvCtx::builder(stores.clone()).default_store("app:mem").build(),
+        limits: GuestLimits { timeout, ..Default::default() },
+        stdio: Stdio::Capture,
+    };
+    rt.block_on(async {
+        // A guest that loops forever without calling the host, after one write.
+        let spinner = {
+            let (runner, component) = (runner.clone(), component.clone());
+            // Its timeout only bounds this test if yielding ever breaks.
+            let run = run(&["spin"], Some(Duration::from_secs(60)));
+            tokio::spawn(async move { runner.run(&component, run).await })
+        };
+        // This task gets the thread back only if the spinner yields.
+        let bucket = stores.open("app:mem").unwrap();
+        while !bucket.exists("spin:before").await.unwrap() {
+            tokio::task::yield_now().await;
+        }
+        let out = runner.run(&component, run(&["demo"], None)).await.unwrap();
+        assert!(stdout_ok(&out).contains("all 24 checks passed"));
+        assert!(!spinner.is_finished(), "the other guest ran while this one was still computing");
+        runner.interrupt();
+        let err = spinner.await.unwrap().unwrap_err();
+        assert!(format!("{err:#}").contains("guest interrupted"), "{err:#}");
+    });
+}

@@ -207,5 +207,66 @@ fn allow_flag_narrows_a_grant_to_a_prefix_and_to_reads() {
 
     let out = kvhost(&["run", "--config", &reg, "--allow", "app:cache,prefx=a", g]);
     assert!(!out.status.success());
-    assert!(text(&out).1.contains("`prefx=a`: expected prefix=P or access=read|write"), "{:?}", text(&out));
+    assert!(text(&out).1.contains("`prefx=a`: expected prefix=P, access=read|write or as=NAME"), "{:?}", text(&out));
+}
+
+fn draft_guest() -> std::path::PathBuf {
+    kvhost_tests::build_rust_guest("rust-wasi-draft", "kv-draft")
+}
+
+#[test]
+fn alias_flag_names_the_default_store_as_a_guest_expects() {
+    let draft = draft_guest();
+    let d = draft.to_str().unwrap();
+    // kv-draft count opens "in_memory", as wasmCloud's template does.
+    let out = kvhost(&["run", d, "count", "visits"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(text(&out).1.contains("open(\"in_memory\"): Error::AccessDenied"), "{:?}", text(&out));
+    let out = kvhost(&["run", "--alias", "in_memory", "--kv", "visits=41", d, "count", "visits"]);
+    assert_eq!(text(&out).0.trim(), "visits = 42", "{:?}", text(&out));
+}
+
+#[test]
+fn allow_flag_gives_a_registry_store_an_alias_with_its_prefix_and_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path(), STORES);
+    let guest = rust_guest();
+    let g = guest.to_str().unwrap();
+    let allow = ["run", "--config", &reg, "--allow", "app:cache,prefix=user:,access=read,as=users"];
+    let out = kvhost(&[&allow[..], &[g, "--store", "users", "probe", "user:1"]].concat());
+    let stdout = text(&out).0;
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(stdout.contains("get: ok\n") && stdout.contains("set: access-denied\n"), "{stdout}");
+    let out = kvhost(&[&allow[..], &[g, "--store", "users", "probe", "admin:1"]].concat());
+    assert!(text(&out).0.contains("get: access-denied\n"), "{:?}", text(&out));
+    let draft = draft_guest();
+    let base = ["run", "--config", &reg, "--default-store", "app:cache", "--alias", "in_memory"];
+    let out = kvhost(&[&base[..], &[draft.to_str().unwrap(), "count", "visits"]].concat());
+    assert_eq!(text(&out).0.trim(), "visits = 1", "{:?}", text(&out));
+}
+
+#[test]
+fn errors_naming_the_flag_for_an_empty_default_or_repeated_alias() {
+    let guest = rust_guest();
+    let g = guest.to_str().unwrap();
+    for (args, needle) in [
+        (vec!["--alias", ""], "--alias : an alias must not be empty"),
+        (vec!["--alias", "default"], "--alias default: `default` always names the default store"),
+        (vec!["--alias", "c", "--alias", "c"], "--alias c: alias `c` is already given to default"),
+    ] {
+        let out = kvhost(&[&["run"][..], &args, &[g]].concat());
+        assert!(!out.status.success(), "{args:?}");
+        assert!(text(&out).1.contains(needle), "{args:?}: {:?}", text(&out));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(dir.path(), STORES);
+    let out = kvhost(&["run", "--config", &reg, "--allow", "app:cache,as=x", "--allow", "app:secret,as=x", g]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("--allow app:secret,as=x: alias `x` is already given to app:cache"),
+        "{:?}",
+        text(&out)
+    );
+    let out = kvhost(&["run", "--config", &reg, "--alias", "x", g]);
+    assert!(text(&out).1.contains("--alias names the default store; with --config, give it with --default-store"));
 }

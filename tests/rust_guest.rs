@@ -59,6 +59,21 @@ fn errors_when_store_is_not_granted_even_if_it_exists() {
 }
 
 #[test]
+fn an_unknown_alias_is_refused_exactly_as_an_ungranted_store() {
+    let stores = memory_stores("app:secret", 100, &ManualClock::starting_now());
+    stores.insert(Arc::new(MemoryStore::builder("app:mine").build()), Limits::default());
+    let kv = KvCtx::builder(stores).grant(kvhost::Grant::new("app:mine").alias("mine")).build();
+    let stderr = |name: &str| {
+        let out = run_rust_guest(kv.clone(), &["--store", name, "info"], GuestLimits::default()).unwrap();
+        assert_eq!(out.exit_code, 1);
+        String::from_utf8_lossy(&out.stderr).replace(name, "NAME")
+    };
+    assert_eq!(stderr("sessions"), stderr("app:secret"));
+    assert!(stderr("sessions").contains("open(\"NAME\"): access-denied"), "{}", stderr("sessions"));
+    stdout_ok(&run_rust_guest(kv, &["--store", "mine", "info"], GuestLimits::default()).unwrap());
+}
+
+#[test]
 fn errors_with_no_such_store_when_granted_store_is_not_running() {
     let kv = KvCtx::builder(Catalog::new()).allow("app:later").build();
     let out = run_rust_guest(kv, &["--store", "app:later", "info"], GuestLimits::default()).unwrap();

@@ -44,6 +44,25 @@ fn instances_hammering_one_store_get_exact_totals(kind: Kind, linking: Linking) 
     assert_eq!(b.store.get("cas").unwrap(), Some(total), "compare-and-swap increments");
 }
 
+/// A component written for another platform's bucket name (`kv-draft
+/// count` opens `in_memory`, as wasmCloud's template does) runs unchanged
+/// once its grant gives the store that name, and not before.
+fn a_component_opening_its_own_bucket_name_runs_with_an_alias(kind: Kind, linking: Linking) {
+    let Some(b) = Backend::new(kind) else { return };
+    let id = b.store.info().id.clone();
+    let out = run_guest_linked(linking, &draft(), b.kv(), &["count", "visits"]).unwrap();
+    assert_eq!(out.exit_code, 1, "without an alias the name is not granted");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("open(\"in_memory\"): Error::AccessDenied"), "{out:?}");
+    let catalog = kvhost::Catalog::new();
+    catalog.insert(b.store.0.clone(), kvhost::Limits::default());
+    let kv = kvhost::KvCtx::builder(catalog).grant(kvhost::Grant::new(id).alias("in_memory")).try_build().unwrap();
+    for n in 1..=2 {
+        let out = stdout_ok(&run_guest_linked(linking, &draft(), kv.clone(), &["count", "visits"]).unwrap());
+        assert_eq!(out.trim(), format!("visits = {n}"));
+    }
+    assert_eq!(b.store.get("visits").unwrap().as_deref(), Some(&b"2"[..]), "it was the granted store");
+}
+
 macro_rules! on_every_backend {
     ($($backend:ident => $kind:expr),* $(,)?) => {$(
         mod $backend {
@@ -57,6 +76,14 @@ macro_rules! on_every_backend {
             #[test]
             fn every_guest_passes_through_the_sync_linker() {
                 super::every_guest_passes_its_checks($kind, Linking::Sync);
+            }
+            #[test]
+            fn a_component_opening_its_own_bucket_name_runs_with_an_alias_async() {
+                super::a_component_opening_its_own_bucket_name_runs_with_an_alias($kind, Linking::Async);
+            }
+            #[test]
+            fn a_component_opening_its_own_bucket_name_runs_with_an_alias_sync() {
+                super::a_component_opening_its_own_bucket_name_runs_with_an_alias($kind, Linking::Sync);
             }
             #[test]
             fn instances_hammering_one_store_get_exact_totals_async() {

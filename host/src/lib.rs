@@ -149,7 +149,9 @@ mod host;
 mod interfaces;
 pub mod registry;
 
-pub use access::{Access, Bucket, Catalog, Grant, KvCtx, KvCtxBuilder, Limits, Page, Wait};
+pub use access::{
+    Access, Bucket, Catalog, Grant, KvCtx, KvCtxBuilder, Limits, MAX_ALIAS_BYTES, Page, Wait, check_names,
+};
 pub use backend::clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use backend::memory::{MemoryConfig, MemoryStore, MemoryStoreBuilder};
 pub use backend::{

@@ -7,6 +7,9 @@
 //! - `kv-draft show KEY` prints a value (for data preset by the host).
 //! - `kv-draft hammer N` increments `counter` N times.
 //! - `kv-draft bench get|set N` times N calls in the guest (for kvhost-bench).
+//! - `kv-draft count KEY` opens the bucket `in_memory`, as wasmCloud's
+//!   `http-kv-handler` template does, increments KEY and prints the count:
+//!   a component written for another platform's bucket name.
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -48,6 +51,12 @@ fn all_keys(b: &store::Bucket) -> Vec<String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("count") {
+        let key = args.get(1).unwrap_or_else(|| fail("count KEY"));
+        let bucket = ok("open(\"in_memory\")", store::open("in_memory"));
+        println!("{key} = {}", ok("increment", atomics::increment(&bucket, key, 1)));
+        return;
+    }
     // One bucket for the whole run: wasmtime's in-memory store gives each
     // open("") its own copy of the data.
     let bucket = ok("open(\"\")", store::open(""));

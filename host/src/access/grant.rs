@@ -27,7 +27,8 @@ impl std::str::FromStr for Access {
     }
 }
 
-/// One store a guest may open, optionally limited to keys with a prefix or to reads.
+/// One store a guest may open, optionally limited to keys with a prefix or
+/// to reads, and optionally under a name of the guest's own choosing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     /// The store's registry ID.
@@ -36,12 +37,26 @@ pub struct Grant {
     pub prefix: String,
     /// Read only, or read and write.
     pub access: Access,
+    /// Another name the guest may open the store by, such as `in_memory`
+    /// (what Spin calls a store label and wasmCloud a bucket name), besides
+    /// its ID.
+    pub alias: Option<String>,
 }
+
+/// The longest alias: as long as a key may be by default.
+pub const MAX_ALIAS_BYTES: usize = 255;
 
 impl Grant {
     /// Every key of `store`, read and write.
     pub fn new(store: impl Into<String>) -> Self {
-        Self { store: store.into(), prefix: String::new(), access: Access::ReadWrite }
+        Self { store: store.into(), prefix: String::new(), access: Access::ReadWrite, alias: None }
+    }
+
+    /// The guest may also open the store as `alias`. See [`check_names`]
+    /// for what an alias may be.
+    pub fn alias(mut self, alias: impl Into<String>) -> Self {
+        self.alias = Some(alias.into());
+        self
     }
 
     /// Only keys starting with `prefix`.
@@ -110,9 +125,53 @@ impl Grant {
     }
 }
 
+/// Check the names a guest's grants give it: each alias is a non-empty
+/// string of at most [`MAX_ALIAS_BYTES`] bytes other than `default`, and no
+/// alias is another grant's store ID or alias. On a problem, the index of the
+/// grant whose alias is at fault and what is wrong.
+pub fn check_names(grants: &[Grant]) -> std::result::Result<(), (usize, String)> {
+    for (i, grant) in grants.iter().enumerate() {
+        let Some(alias) = &grant.alias else { continue };
+        if alias.is_empty() {
+            return Err((i, "an alias must not be empty".into()));
+        }
+        if alias == "default" {
+            return Err((i, "`default` always names the default store; choose another alias".into()));
+        }
+        if alias.len() > MAX_ALIAS_BYTES {
+            return Err((i, format!("an alias is at most {MAX_ALIAS_BYTES} bytes; this one is {}", alias.len())));
+        }
+        for (j, other) in grants.iter().enumerate().filter(|&(j, _)| j != i) {
+            if other.store == *alias {
+                return Err((i, format!("alias `{alias}` is the ID of another granted store ({})", other.store)));
+            }
+            if j < i && other.alias.as_deref() == Some(alias.as_str()) {
+                return Err((i, format!("alias `{alias}` is already given to {}", other.store)));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_naming_the_alias_that_is_empty_default_too_long_or_taken() {
+        let ok = [Grant::new("app:a").alias("in_memory"), Grant::new("app:a").alias("cache"), Grant::new("app:b")];
+        check_names(&ok).unwrap();
+        let bad = |grants: &[Grant]| check_names(grants).unwrap_err();
+        assert_eq!(bad(&[Grant::new("app:a").alias("")]).0, 0);
+        assert!(bad(&[Grant::new("app:a").alias("default")]).1.contains("`default`"));
+        assert!(bad(&[Grant::new("app:a").alias("x".repeat(256))]).1.contains("at most 255 bytes"));
+        let (i, m) = bad(&[Grant::new("app:a").alias("c"), Grant::new("app:b").alias("c")]);
+        assert_eq!(i, 1);
+        assert!(m.contains("already given to app:a"), "{m}");
+        let (i, m) = bad(&[Grant::new("app:a").alias("app:b"), Grant::new("app:b")]);
+        assert_eq!(i, 0);
+        assert!(m.contains("ID of another granted store"), "{m}");
+    }
 
     #[test]
     fn a_prefix_grant_reads_and_writes_only_under_its_prefix() {

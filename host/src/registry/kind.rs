@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::access::{Grant, Limits};
+use crate::access::{Grant, Limits, check_names};
 use crate::backend::{DATABASE_KINDS, DatabaseConfig, DatabaseKind, STORE_KINDS, StoreConfig, StoreKind};
 use crate::config::{ConfigError, Fields, type_name};
 
@@ -203,6 +203,10 @@ impl ComponentConfig {
         }
         let stores = parse_grants(f)?;
         let default_store = f.string("default_store")?;
+        // The default store is granted too: an alias may not take its ID.
+        let mut names = stores.clone();
+        names.extend(default_store.iter().map(Grant::new));
+        check_names(&names).map_err(|(i, message)| f.error(&format!("stores[{i}].as"), message))?;
         let args = f.string_list("args")?;
         let env = f.string_map("env")?;
         let mut limits = GuestLimits::default();
@@ -215,7 +219,7 @@ impl ComponentConfig {
     }
 }
 
-/// `stores`: a list of store IDs, or of `{id, prefix, access: read|write}`.
+/// `stores`: a list of store IDs, or of `{id, prefix, access: read|write, as}`.
 fn parse_grants(f: &mut Fields) -> Result<Vec<Grant>> {
     use serde_yaml::Value;
     let items = match f.take("stores") {
@@ -238,12 +242,13 @@ fn parse_grants(f: &mut Fields) -> Result<Vec<Grant>> {
                 if let Some(access) = g.string("access")? {
                     grant.access = access.parse().map_err(|m: String| g.error("access", m))?;
                 }
-                g.finish(&["id", "prefix", "access"])?;
+                grant.alias = g.string("as")?;
+                g.finish(&["id", "prefix", "access", "as"])?;
                 grant
             }
             other => {
                 let got = type_name(&other);
-                return Err(f.error(&name, format!("expected a store ID or {{id, prefix, access}}, got {got}")));
+                return Err(f.error(&name, format!("expected a store ID or {{id, prefix, access, as}}, got {got}")));
             }
         };
         grants.push(grant);

@@ -661,6 +661,46 @@ fn parses_prefix_and_read_only_grants() {
 }
 
 #[test]
+fn parses_aliases_beside_prefix_and_access() {
+    let r = component_with(
+        "stores: [{id: app:kv, as: in_memory}, {id: app:kv, as: sessions, prefix: \"s:\", access: read}]",
+    )
+    .unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    assert_eq!(
+        c.stores,
+        [
+            crate::Grant::new("app:kv").alias("in_memory"),
+            crate::Grant::new("app:kv").alias("sessions").prefix("s:").read_only()
+        ]
+    );
+}
+
+#[test]
+fn rejects_aliases_that_are_empty_default_or_given_twice() {
+    component_rejects("stores: [{id: app:kv, as: \"\"}]", "stores[0].as", "must not be empty");
+    component_rejects("stores: [{id: app:kv, as: default}]", "stores[0].as", "`default` always names the default");
+    component_rejects(
+        "stores: [{id: app:kv, as: cache}, {id: app:kv, as: cache}]",
+        "stores[1].as",
+        "alias `cache` is already given to app:kv",
+    );
+    let long = "a".repeat(256);
+    component_rejects(&format!("stores: [{{id: app:kv, as: {long}}}]"), "stores[0].as", "at most 255 bytes");
+}
+
+#[test]
+fn rejects_an_alias_that_is_another_granted_stores_id() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("g.wasm"), b"").unwrap();
+    let text = "namespace: app\nentries:\n  - {name: kv, kind: store.memory}\n  - {name: other, kind: store.memory}\n  - {name: g, kind: wasm.component, path: g.wasm, stores: [{id: app:kv, as: app:other}], default_store: app:other}\n";
+    let err = Registry::from_yaml(dir.path().join("reg.yaml"), text).expect_err("rejected");
+    let e = &err.errors()[0];
+    assert_eq!((e.entry.as_deref(), e.field.as_deref()), (Some("app:g"), Some("stores[0].as")), "{err}");
+    assert!(e.message.contains("is the ID of another granted store (app:other)"), "{err}");
+}
+
+#[test]
 fn rejects_grant_with_unknown_access() {
     component_rejects("stores: [{id: app:kv, access: admin}]", "stores[0].access", "expected read or write");
 }
@@ -675,7 +715,7 @@ fn rejects_unknown_field_in_grant() {
     component_rejects(
         "stores: [app:kv, {id: app:kv, prefx: \"a:\"}]",
         "stores[1].prefx",
-        "expected one of: id, prefix, access",
+        "expected one of: id, prefix, access, as",
     );
 }
 

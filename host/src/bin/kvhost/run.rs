@@ -14,12 +14,17 @@ pub struct RunArgs {
     #[arg(long = "config", short = 'c', value_name = "PATH")]
     configs: Vec<PathBuf>,
     /// A store the guest may open (repeatable; needs --config), optionally
-    /// narrowed: app:cache,prefix=user:,access=read
-    #[arg(long, value_name = "STORE_ID[,prefix=P][,access=read]", value_parser = parse_grant)]
+    /// narrowed and named: app:cache,prefix=user:,access=read,as=in_memory
+    #[arg(long, value_name = "STORE_ID[,prefix=P][,access=read][,as=NAME]", value_parser = parse_grant)]
     allow: Vec<Grant>,
     /// The store that open("") and open("default") give the guest.
     #[arg(long, value_name = "STORE_ID")]
     default_store: Option<String>,
+    /// Another name the guest may open its default store by, such as
+    /// in_memory (repeatable): what Spin calls a store label, wasmCloud a
+    /// bucket name.
+    #[arg(long, value_name = "NAME")]
+    alias: Vec<String>,
     /// Preset KEY=VALUE in the guest's default store (repeatable).
     #[arg(long = "kv", value_name = "KEY=VALUE", value_parser = parse_pair)]
     kv: Vec<(String, String)>,
@@ -57,7 +62,8 @@ fn runner(no_cache: bool) -> anyhow::Result<GuestRunner> {
     }
 }
 
-/// `ID[,prefix=P][,access=read|write]`, as registry `stores:` entries say it.
+/// `ID[,prefix=P][,access=read|write][,as=NAME]`, as registry `stores:`
+/// entries say it.
 fn parse_grant(s: &str) -> Result<Grant, String> {
     let mut parts = s.split(',');
     let id = parts.next().filter(|id| !id.is_empty()).ok_or("a grant starts with a store ID")?;
@@ -66,10 +72,30 @@ fn parse_grant(s: &str) -> Result<Grant, String> {
         match part.split_once('=') {
             Some(("prefix", p)) => grant.prefix = p.to_owned(),
             Some(("access", access)) => grant.access = access.parse()?,
-            _ => return Err(format!("`{part}`: expected prefix=P or access=read|write")),
+            Some(("as", alias)) => grant.alias = Some(alias.to_owned()),
+            _ => return Err(format!("`{part}`: expected prefix=P, access=read|write or as=NAME")),
         }
     }
     Ok(grant)
+}
+
+/// The guest's grants: `--allow`'s, then one per `--alias` of the default
+/// store; each name checked, an error naming the flag at fault.
+fn grants(args: &RunArgs, default: Option<&str>) -> anyhow::Result<Vec<Grant>> {
+    let mut grants = args.allow.clone();
+    if let Some(default) = default {
+        grants.extend(args.alias.iter().map(|alias| Grant::new(default).alias(alias.as_str())));
+    }
+    let mut names = grants.clone();
+    names.extend(default.map(Grant::new));
+    if let Err((i, message)) = kvhost::check_names(&names) {
+        let flag = match args.allow.get(i) {
+            Some(g) => format!("--allow {},as={}", g.store, g.alias.as_deref().unwrap_or_default()),
+            None => format!("--alias {}", grants[i].alias.as_deref().unwrap_or_default()),
+        };
+        bail!("{flag}: {message}");
+    }
+    Ok(grants)
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
@@ -92,7 +118,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let catalog = Catalog::new();
         catalog.insert(Arc::new(MemoryStore::builder("default").max_size(0).build()), Limits::default());
         preset(catalog.open("default").context("the default store is not running")?, &args.kv).await?;
-        (KvCtx::builder(catalog).default_store("default").build(), None)
+        let mut b = KvCtx::builder(catalog).default_store("default");
+        for grant in grants(&args, Some("default"))? {
+            b = b.grant(grant);
+        }
+        (b.build(), None)
     } else {
         let registry = Registry::load(&args.configs)?;
         let mut host = Host::new(registry);
@@ -105,10 +135,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 None => bail!("--allow {id}: no store with that ID in the registry"),
             }
         }
+        if !args.alias.is_empty() && args.default_store.is_none() {
+            bail!(
+                "--alias names the default store; with --config, give it with --default-store (or use --allow ID,as=NAME)"
+            );
+        }
         host.start(&wanted).await?;
         let mut b = KvCtx::builder(host.catalog().clone());
-        for grant in &args.allow {
-            b = b.grant(grant.clone());
+        for grant in grants(&args, args.default_store.as_deref())? {
+            b = b.grant(grant);
         }
         if let Some(id) = &args.default_store {
             b = b.default_store(id);
@@ -143,9 +178,9 @@ async fn preset(bucket: Bucket, pairs: &[(String, String)]) -> anyhow::Result<()
 }
 
 async fn run_registry(args: RunArgs, runner: Arc<GuestRunner>) -> anyhow::Result<ExitCode> {
-    if !args.allow.is_empty() || args.default_store.is_some() || !args.kv.is_empty() {
+    if !args.allow.is_empty() || args.default_store.is_some() || !args.kv.is_empty() || !args.alias.is_empty() {
         bail!(
-            "--allow, --default-store and --kv apply to a GUEST; registry components take their grants from the registry"
+            "--allow, --default-store, --alias and --kv apply to a GUEST; registry components take their grants from the registry"
         );
     }
     let registry = Registry::load(&args.configs)?;

@@ -5,6 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use tokio::runtime::Handle;
+
 use crate::error::Result;
 
 /// The result of one backend operation: ready now, or pending on I/O.
@@ -37,6 +39,15 @@ impl<'a, T> Op<'a, T> {
         Self(Inner::Pending(Box::pin(future)))
     }
 
+    /// An operation that finishes when `future` does, polled inside the
+    /// tokio runtime of `runtime` whoever polls it: a connection, a timer or
+    /// a retry's sleep made on the way then belongs to that runtime (the one
+    /// a pool or a connection lives on), and a synchronous caller's first
+    /// poll, outside any runtime, is safe.
+    pub fn pending_on(runtime: &'a Handle, future: impl Future<Output = Result<T>> + Send + 'a) -> Self {
+        Self::pending(OnRuntime { runtime, future })
+    }
+
     /// Whether the result is already there.
     pub fn is_ready(&self) -> bool {
         matches!(self.0, Inner::Ready(_))
@@ -52,6 +63,25 @@ impl<'a, T> Op<'a, T> {
             Inner::Ready(result) => Op::ready(f(result.expect("Op mapped after it completed"))),
             Inner::Pending(future) => Op::pending(async move { f(future.await) }),
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future polled inside a given tokio runtime; see [`Op::pending_on`].
+    struct OnRuntime<'a, F> {
+        runtime: &'a Handle,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for OnRuntime<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.runtime.enter();
+        this.future.poll(cx)
     }
 }
 

@@ -1,9 +1,6 @@
 //! One connection pool per `db.sql.*` entry, shared by its stores.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
@@ -189,36 +186,16 @@ impl SqlDatabase {
         with_pool!(&self.pool, p => p.close().await)
     }
 
-    /// `future`, polled inside the runtime the pool lives on, whoever polls
-    /// it: a connection the pool opens, a timeout it arms or a retry's sleep
-    /// then belong to that runtime, not to the caller's.
-    pub(crate) fn on_runtime<F: Future>(&self, future: F) -> OnRuntime<'_, F> {
-        OnRuntime { handle: &self.handle, future }
+    /// The runtime the pool lives on: operations on it are polled there
+    /// (see [`Op::pending_on`](crate::Op::pending_on)).
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
     }
 }
 
 impl Database for SqlDatabase {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(SqlDatabase::close(self))
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A future polled inside a given tokio runtime; see [`SqlDatabase::on_runtime`].
-    pub(crate) struct OnRuntime<'a, F> {
-        handle: &'a Handle,
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for OnRuntime<'_, F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let _entered = this.handle.enter();
-        this.future.poll(cx)
     }
 }
 

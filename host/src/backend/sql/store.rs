@@ -100,7 +100,7 @@ impl SqlStore {
         &'a self,
         query: impl Future<Output = std::result::Result<T, sqlx::Error>> + Send + 'a,
     ) -> Op<'a, T> {
-        Op::pending(self.db.on_runtime(async move { query.await.map_err(|e| self.err(e)) }))
+        Op::pending_on(self.db.handle(), async move { query.await.map_err(|e| self.err(e)) })
     }
 
     /// Like [`SqlStore::op`] for work that maps its own errors.
@@ -108,7 +108,7 @@ impl SqlStore {
         &'a self,
         work: impl Future<Output = Result<T>> + Send + 'a,
     ) -> Op<'a, T> {
-        Op::pending(self.db.on_runtime(work))
+        Op::pending_on(self.db.handle(), work)
     }
 
     /// Whether the table has a version column.

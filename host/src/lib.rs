@@ -167,6 +167,12 @@ pub mod sql {
     pub use crate::backend::sql::*;
 }
 
+/// Redis (and Valkey) stores.
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use crate::backend::redis::*;
+}
+
 /// The wasmtime this crate is built against, for embedders.
 pub use wasmtime;
 /// The wasmtime-wasi this crate is built against, for embedders.

@@ -45,6 +45,14 @@ pub trait StoreConfig: Any + fmt::Debug + Send + Sync {
         database: Option<&'a SharedDatabase>,
         clock: SharedClock,
     ) -> BoxFuture<'a, anyhow::Result<SharedStore>>;
+
+    /// Whether this store (`id`) and `other` (`other_id`, in the same
+    /// database) would hold the same data, so that one's `clear` would empty
+    /// the other: the field at fault and why. Stores of other kinds answer
+    /// `None`.
+    fn overlaps(&self, _id: &str, _other_id: &str, _other: &dyn StoreConfig) -> Option<(&'static str, String)> {
+        None
+    }
 }
 
 /// A `db.*` kind: a connection that stores live in, such as `db.sql.postgres`.

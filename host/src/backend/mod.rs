@@ -13,6 +13,8 @@ pub mod clock;
 pub(crate) mod kind;
 pub mod memory;
 mod op;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod sql;
 
 use std::sync::Arc;
@@ -23,10 +25,21 @@ pub use self::op::Op;
 use crate::error::{Error, Result};
 
 /// Every `store.*` kind this build knows.
-pub(crate) static STORE_KINDS: &[&StoreKind] = &[&memory::KIND, &sql::STORE_KIND];
+pub(crate) static STORE_KINDS: &[&StoreKind] = &[
+    &memory::KIND,
+    &sql::STORE_KIND,
+    #[cfg(feature = "redis")]
+    &redis::STORE_KIND,
+];
 
 /// Every `db.*` kind this build knows.
-pub(crate) static DATABASE_KINDS: &[&DatabaseKind] = &[&sql::POSTGRES_KIND, &sql::MYSQL_KIND, &sql::SQLITE_KIND];
+pub(crate) static DATABASE_KINDS: &[&DatabaseKind] = &[
+    &sql::POSTGRES_KIND,
+    &sql::MYSQL_KIND,
+    &sql::SQLITE_KIND,
+    #[cfg(feature = "redis")]
+    &redis::DATABASE_KIND,
+];
 
 /// A key-value store backend.
 ///

@@ -82,6 +82,30 @@ fn suggestion(target: &str, from: &str, by_id: &HashMap<String, usize>) -> Strin
     }
 }
 
+/// Report stores of one database whose data would overlap (one's `clear`
+/// emptying the other), at the later of the two.
+pub(crate) fn check_overlaps(entries: &[Entry]) -> Vec<ConfigError> {
+    let stores: Vec<(&Entry, &super::kind::StoreEntry)> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Store(s) if s.database.is_some() => Some((e, s)),
+            _ => None,
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for (i, (entry, store)) in stores.iter().enumerate() {
+        for (earlier, other) in &stores[..i] {
+            if other.database != store.database {
+                continue;
+            }
+            if let Some((field, message)) = store.config.overlaps(&entry.id, &earlier.id, &*other.config) {
+                errors.push(at(entry).error(Some(field), message));
+            }
+        }
+    }
+    errors
+}
+
 /// Report every dependency cycle once, at the entry where it closes.
 pub(crate) fn check_cycles(entries: &[Entry], by_id: &HashMap<String, usize>) -> Vec<ConfigError> {
     #[derive(Clone, Copy, PartialEq)]

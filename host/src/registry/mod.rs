@@ -82,6 +82,7 @@ impl Registry {
         let broken: HashSet<&str> = errors.iter().filter_map(|e| e.entry.as_deref()).collect();
         errors.extend(graph::check_references(&registry.entries, &registry.by_id, &broken));
         errors.extend(graph::check_cycles(&registry.entries, &registry.by_id));
+        errors.extend(graph::check_overlaps(&registry.entries));
         if errors.is_empty() { Ok(registry) } else { Err(RegistryError(errors)) }
     }
 

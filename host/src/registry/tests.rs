@@ -207,10 +207,10 @@ fn rejects_non_boolean_auto_start() {
 #[test]
 fn rejects_unknown_kind() {
     rejects(
-        "namespace: app\nentries:\n  - {name: c, kind: store.redis}\n",
+        "namespace: app\nentries:\n  - {name: c, kind: store.etcd}\n",
         Some("app:c"),
         Some("kind"),
-        "unknown kind `store.redis`; this build knows: store.memory",
+        "unknown kind `store.etcd`; this build knows: store.memory, store.sql, store.redis, db.sql.postgres",
     );
 }
 
@@ -754,5 +754,101 @@ fn rejects_negative_concurrency_limit() {
         Some("app:sessions"),
         Some("max_concurrency"),
         "must not be negative",
+    );
+}
+
+// ---- Redis entries ----
+
+const REDIS: &str = "namespace: app\nentries:\n  - {name: redis, kind: db.redis}\n  - {name: cache, kind: store.redis, database: app:redis}\n";
+
+#[test]
+fn parses_redis_entries_with_defaults() {
+    use crate::redis::{RedisDatabaseConfig, RedisStoreConfig};
+    let r = load(REDIS).unwrap();
+    let Kind::Database(d) = &r.get("app:redis").unwrap().kind else { panic!() };
+    assert_eq!(d.config::<RedisDatabaseConfig>().unwrap(), &RedisDatabaseConfig::local());
+    let (s, redis) = store::<RedisStoreConfig>(&r, "app:cache");
+    assert_eq!(redis.prefix("app:cache"), "app:cache:", "the store's ID and a colon");
+    assert_eq!((s.database.as_deref(), s.cleanup_interval), (Some("app:redis"), Duration::ZERO));
+    let order: Vec<_> = r.start_order(["app:cache"]).iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(order, ["app:redis", "app:cache"]);
+}
+
+#[test]
+fn parses_every_redis_field() {
+    use crate::redis::{RedisDatabaseConfig, RedisStoreConfig};
+    let r = load(
+        "namespace: app\nentries:\n  - {name: redis, kind: db.redis, host: cache.internal, port: 6380, database: 3, username: svc, password: pw, tls: true}\n  - {name: cache, kind: store.redis, database: app:redis, key_prefix: \"*[weird]?\\\\\", cleanup_interval: 1m}\n",
+    )
+    .unwrap();
+    let Kind::Database(d) = &r.get("app:redis").unwrap().kind else { panic!() };
+    let expected = RedisDatabaseConfig {
+        host: "cache.internal".into(),
+        port: 6380,
+        database: 3,
+        username: Some("svc".into()),
+        password: Some("pw".into()),
+        tls: true,
+    };
+    assert_eq!(d.config::<RedisDatabaseConfig>().unwrap(), &expected);
+    let (s, redis) = store::<RedisStoreConfig>(&r, "app:cache");
+    assert_eq!(redis.prefix("app:cache"), "*[weird]?\\");
+    assert_eq!(s.cleanup_interval, Duration::from_secs(60));
+}
+
+#[test]
+fn rejects_malformed_redis_entries_naming_the_field() {
+    let db = |fields: &str| format!("namespace: app\nentries:\n  - {{name: redis, kind: db.redis, {fields}}}\n");
+    rejects(&db("port: 70000"), Some("app:redis"), Some("port"), "is not a TCP port");
+    rejects(&db("port: \"six\""), Some("app:redis"), Some("port"), "expected a whole number");
+    rejects(&db("tls: maybe"), Some("app:redis"), Some("tls"), "expected true or false");
+    rejects(&db("database: -1"), Some("app:redis"), Some("database"), "must not be negative");
+    rejects(
+        &db("hots: x"),
+        Some("app:redis"),
+        Some("hots"),
+        "unknown field; expected one of: name, kind, meta, lifecycle, host, port",
+    );
+    let store = |fields: &str| format!("{REDIS}  - {{name: other, kind: store.redis, {fields}}}\n");
+    rejects(&store("database: app:nope"), Some("app:other"), Some("database"), "refers to `app:nope`");
+    rejects(&store("key_prefix: x"), Some("app:other"), Some("database"), "is required");
+    rejects(
+        &store("database: app:redis, max_size: 100"),
+        Some("app:other"),
+        Some("max_size"),
+        "a Redis store has no max_size: Redis bounds its memory itself (maxmemory",
+    );
+    rejects(
+        &store("database: app:redis, key_prefix: \"\""),
+        Some("app:other"),
+        Some("key_prefix"),
+        "must not be empty",
+    );
+    rejects(
+        &format!(
+            "{REDIS}  - {{name: lite, kind: db.sql.sqlite, file: kv.db}}\n  - {{name: other, kind: store.redis, database: app:lite}}\n"
+        ),
+        Some("app:other"),
+        Some("database"),
+        "is a db.sql.sqlite, not a database a store.redis lives in (db.redis)",
+    );
+}
+
+#[test]
+fn rejects_stores_whose_data_would_overlap_in_one_database() {
+    rejects(
+        &format!("{REDIS}  - {{name: inner, kind: store.redis, database: app:redis, key_prefix: \"app:cache:x:\"}}\n"),
+        Some("app:inner"),
+        Some("key_prefix"),
+        "overlap in one database",
+    );
+    // Different prefixes, or one prefix in two databases, are fine.
+    load(&format!("{REDIS}  - {{name: other, kind: store.redis, database: app:redis, key_prefix: \"app:cachf:\"}}\n"))
+        .unwrap();
+    rejects(
+        &format!("{SQL}  - {{name: twin, kind: store.sql, database: app:pg, table_name: KV_STORE}}\n"),
+        Some("app:twin"),
+        Some("table_name"),
+        "is already app:kv's in the same database",
     );
 }

@@ -285,4 +285,16 @@ impl StoreConfig for SqlStoreConfig {
             Ok(Arc::new(SqlStore::open(id, db, &self.table, clock).await?) as SharedStore)
         })
     }
+
+    fn overlaps(&self, _id: &str, other_id: &str, other: &dyn StoreConfig) -> Option<(&'static str, String)> {
+        let other = (other as &dyn std::any::Any).downcast_ref::<SqlStoreConfig>()?;
+        let (mine, theirs) = (&self.table.table, &other.table.table);
+        mine.eq_ignore_ascii_case(theirs).then(|| {
+            let message = format!(
+                "table {mine} is already {other_id}'s in the same database: clearing one store would empty \
+                 the other; give each a table of its own"
+            );
+            ("table_name", message)
+        })
+    }
 }

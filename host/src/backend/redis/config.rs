@@ -1,0 +1,144 @@
+//! The Redis registry kinds, `db.redis` and `store.redis`: their fields, and
+//! how what they declare starts.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{RedisDatabase, RedisStore};
+use crate::backend::SharedStore;
+use crate::backend::clock::SharedClock;
+use crate::backend::kind::{BoxFuture, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
+use crate::config::{ConfigError, Fields};
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+/// `db.redis`: a Redis (or Valkey) server and logical database.
+pub(crate) static DATABASE_KIND: DatabaseKind = DatabaseKind {
+    name: "db.redis",
+    fields: &["host", "port", "database", "username", "password", "tls"],
+    parse: |f, _| Ok(Arc::new(RedisDatabaseConfig::parse(f)?)),
+};
+
+/// `store.redis`: a store whose keys live under a prefix of a `db.redis`.
+pub(crate) static STORE_KIND: StoreKind = StoreKind {
+    name: "store.redis",
+    databases: &["db.redis"],
+    // Redis expires keys itself; cleanup only drops expired keys from the
+    // listing index.
+    cleanup_interval: Duration::ZERO,
+    fields: &["key_prefix", "max_size"],
+    parse: parse_store,
+};
+
+/// Where a `db.redis` entry connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisDatabaseConfig {
+    /// Host name or address. Default `127.0.0.1`.
+    pub host: String,
+    /// TCP port. Default 6379.
+    pub port: u16,
+    /// The logical database index (`SELECT`). Default 0.
+    pub database: u32,
+    /// ACL user name, if any.
+    pub username: Option<String>,
+    /// Password, if any (an empty string in YAML means none).
+    pub password: Option<String>,
+    /// TLS, with the certificates of the Mozilla root program and the
+    /// system's. Default false.
+    pub tls: bool,
+}
+
+impl RedisDatabaseConfig {
+    /// The server on this machine's loopback, database 0, no credentials.
+    pub fn local() -> Self {
+        Self { host: "127.0.0.1".into(), port: 6379, database: 0, username: None, password: None, tls: false }
+    }
+
+    fn parse(f: &mut Fields) -> Result<Self> {
+        let local = Self::local();
+        Ok(Self {
+            host: f.string("host")?.unwrap_or(local.host),
+            port: f.port("port")?.unwrap_or(local.port),
+            database: f.u32("database")?.unwrap_or(0),
+            username: f.string("username")?.filter(|u| !u.is_empty()),
+            password: f.string("password")?.filter(|p| !p.is_empty()),
+            tls: f.bool("tls")?.unwrap_or(false),
+        })
+    }
+}
+
+impl DatabaseConfig for RedisDatabaseConfig {
+    fn connect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<SharedDatabase>> {
+        Box::pin(async move { Ok(Arc::new(RedisDatabase::connect(id, self).await?) as SharedDatabase) })
+    }
+}
+
+/// The fields of a `store.redis` entry beyond `database`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisStoreConfig {
+    /// Every key of the store is this prefix followed by the guest's key.
+    /// `None` = the store's ID followed by `:`.
+    pub key_prefix: Option<String>,
+}
+
+fn parse_store(f: &mut Fields, _file: &Path) -> Result<Arc<dyn StoreConfig>> {
+    if f.take("max_size").is_some() {
+        return Err(f.error(
+            "max_size",
+            "a Redis store has no max_size: Redis bounds its memory itself (maxmemory and its eviction policy)",
+        ));
+    }
+    let key_prefix = f.string("key_prefix")?;
+    if let Some(prefix) = &key_prefix {
+        check_prefix(prefix).map_err(|m| f.error("key_prefix", m))?;
+    }
+    Ok(Arc::new(RedisStoreConfig { key_prefix }))
+}
+
+/// A key prefix is not empty (the store would own the whole database) and
+/// holds no NUL (kvhost's own keys use it as a separator).
+pub(crate) fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
+    if prefix.is_empty() {
+        return Err("must not be empty: clear would remove every key of the database".into());
+    }
+    if prefix.contains('\0') {
+        return Err("must not contain NUL (U+0000)".into());
+    }
+    Ok(())
+}
+
+impl RedisStoreConfig {
+    /// The prefix of store `id`'s keys.
+    pub fn prefix(&self, id: &str) -> String {
+        self.key_prefix.clone().unwrap_or_else(|| format!("{id}:"))
+    }
+}
+
+impl StoreConfig for RedisStoreConfig {
+    fn open<'a>(
+        &'a self,
+        id: &'a str,
+        database: Option<&'a SharedDatabase>,
+        clock: SharedClock,
+    ) -> BoxFuture<'a, anyhow::Result<SharedStore>> {
+        Box::pin(async move {
+            let db = database
+                .and_then(downcast::<RedisDatabase>)
+                .ok_or_else(|| anyhow::anyhow!("its database is not a running db.redis entry"))?;
+            Ok(Arc::new(RedisStore::open(id, db, &self.prefix(id), clock).await?) as SharedStore)
+        })
+    }
+
+    fn overlaps(&self, id: &str, other_id: &str, other: &dyn StoreConfig) -> Option<(&'static str, String)> {
+        let other = (other as &dyn std::any::Any).downcast_ref::<RedisStoreConfig>()?;
+        let (mine, theirs) = (self.prefix(id), other.prefix(other_id));
+        (mine.starts_with(&theirs) || theirs.starts_with(&mine)).then(|| {
+            let message = format!(
+                "its key prefix {mine:?} and {other_id}'s {theirs:?} overlap in one database: \
+                 clearing or listing one would touch the other's keys; give each a prefix of its own"
+            );
+            ("key_prefix", message)
+        })
+    }
+}

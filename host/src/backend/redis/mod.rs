@@ -1,0 +1,13 @@
+//! Redis (and Valkey) stores over redis-rs: `db.redis` entries are a
+//! connection, `store.redis` entries a key prefix in it. See [`RedisStore`]
+//! for how entries are kept.
+
+mod config;
+mod database;
+mod scripts;
+mod store;
+
+pub(crate) use config::{DATABASE_KIND, STORE_KIND};
+pub use config::{RedisDatabaseConfig, RedisStoreConfig};
+pub use database::RedisDatabase;
+pub use store::{RedisStore, redis_version};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start PostgreSQL and MariaDB when they are down, and create what the tests use.
+# Start PostgreSQL, MariaDB and Redis when they are down, and create what the tests use.
 set -euo pipefail
 
 wait_for() { # NAME CMD...
@@ -23,6 +23,17 @@ if ! mysqladmin -h 127.0.0.1 -P 3306 -uroot status >/dev/null 2>&1; then
     start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
 fi
 wait_for MariaDB mysqladmin -h 127.0.0.1 -P 3306 -uroot status
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    if ! command -v redis-server >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    fi
+    echo "starting Redis (no persistence, as these machines run it)"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
 
 psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
     || psql -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE test"

@@ -1,5 +1,5 @@
 //! Guests in Python, JavaScript and C, each built by its own toolchain, run
-//! end to end on a memory store, a SQLite file and PostgreSQL.
+//! end to end on a memory store, a SQLite file, PostgreSQL and Redis.
 
 use kvhost::registry::GuestLimits;
 use kvhost::{ComponentCache, GuestRun, GuestRunner, Stdio};
@@ -15,7 +15,7 @@ fn passes_everywhere(lang: Lang) {
     let runner = GuestRunner::new().unwrap().with_cache(cache);
     let component = runner.load(&wasm).unwrap();
     let prepared = runner.prepare(&component).unwrap();
-    for kind in [Kind::Memory, Kind::SqliteFile, Kind::Postgres] {
+    for kind in [Kind::Memory, Kind::SqliteFile, Kind::Postgres, Kind::Redis] {
         let Some(b) = Backend::new(kind) else { continue };
         let run = GuestRun {
             name: lang.program().into(),

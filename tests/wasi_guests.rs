@@ -104,6 +104,7 @@ on_every_backend! {
     postgres => Kind::Postgres,
     mysql => Kind::Mysql,
     postgres_versioned => Kind::PostgresVersioned,
+    redis => Kind::Redis,
 }
 
 #[test]

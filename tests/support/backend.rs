@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use kvhost::redis::{RedisDatabase, RedisDatabaseConfig, RedisStore};
 use kvhost::sql::{
     DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames,
 };
@@ -20,6 +21,8 @@ pub enum Kind {
     SqliteMemory,
     Postgres,
     Mysql,
+    /// Redis on this machine's loopback.
+    Redis,
     /// The SQL backends again, with a version column.
     SqliteFileVersioned,
     PostgresVersioned,
@@ -78,6 +81,8 @@ pub struct Backend {
     pub other: Blocking,
     pub clock: ManualClock,
     sql: Option<(Arc<SqlDatabase>, Vec<String>)>,
+    /// Redis stores clear their keys on drop.
+    redis: bool,
     _dir: Option<tempfile::TempDir>,
     // Declared last: dropped after the stores that use it.
     rt: tokio::runtime::Runtime,
@@ -86,6 +91,28 @@ pub struct Backend {
 /// A runtime for a SQL pool of the tests' own.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// Redis as SPEC.md gives it: loopback, port 6379, database 0, no password;
+/// or None (skipping, loudly) when it is down outside CI.
+pub fn connect_redis(rt: &tokio::runtime::Runtime) -> Option<Arc<RedisDatabase>> {
+    match rt.block_on(RedisDatabase::connect("test:redis", &RedisDatabaseConfig::local())) {
+        Ok(db) => Some(Arc::new(db)),
+        Err(e) if !databases_required() => {
+            eprintln!("SKIPPED: redis is unreachable ({e:#}); with CI=true this fails");
+            None
+        }
+        Err(e) => panic!("redis is required in CI but unreachable: {e:#}"),
+    }
+}
+
+/// Whether the Redis on this machine persists its data (AOF or RDB saves),
+/// asked directly of the server.
+pub fn redis_persists() -> bool {
+    let mut con = redis::Client::open("redis://127.0.0.1:6379/0").unwrap().get_connection().unwrap();
+    let pairs: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("appendonly").arg("save").query(&mut con).unwrap();
+    let value = |name: &str| pairs.chunks(2).find(|p| p[0] == name).map(|p| p[1].clone()).unwrap_or_default();
+    value("appendonly") == "yes" || !value("save").trim().is_empty()
 }
 
 /// Connect `cfg`, or return None (skipping, loudly) when it is down outside CI.
@@ -110,7 +137,27 @@ impl Backend {
             let mk = |id: &str| -> Blocking {
                 Blocking(Arc::new(MemoryStore::builder(id).max_size(0).clock(shared.clone()).build()))
             };
-            return Some(Self { kind, store: mk("test:a"), other: mk("test:b"), clock, sql: None, _dir: None, rt });
+            return Some(Self {
+                kind,
+                store: mk("test:a"),
+                other: mk("test:b"),
+                clock,
+                sql: None,
+                redis: false,
+                _dir: None,
+                rt,
+            });
+        }
+        if kind == Kind::Redis {
+            let db = connect_redis(&rt)?;
+            let prefix = unique_table("kvhost-test");
+            let mk = |name: &str| -> Blocking {
+                let (id, prefix) = (format!("test:{name}"), format!("{prefix}:{name}:"));
+                let store = rt.block_on(RedisStore::open(&id, db.clone(), &prefix, shared.clone()));
+                Blocking(Arc::new(store.expect("redis store")))
+            };
+            let (store, other) = (mk("a"), mk("b"));
+            return Some(Self { kind, store, other, clock, sql: None, redis: true, _dir: None, rt });
         }
         let mut dir = None;
         let cfg = match kind {
@@ -130,7 +177,7 @@ impl Backend {
                     pool: PoolConfig { max_open: 4, max_idle: 1, ..Default::default() },
                 }
             }
-            Kind::Memory => unreachable!(),
+            Kind::Memory | Kind::Redis => unreachable!(),
         };
         let db = connect(&rt, &cfg)?;
         let tables = vec![unique_table("kvt_a"), unique_table("kvt_b")];
@@ -147,7 +194,7 @@ impl Backend {
         }
         let other = stores.pop().unwrap();
         let store = stores.pop().unwrap();
-        Some(Self { kind, store, other, clock, sql: Some((db, tables)), _dir: dir, rt })
+        Some(Self { kind, store, other, clock, sql: Some((db, tables)), redis: false, _dir: dir, rt })
     }
 
     /// The runtime the SQL pool lives on.
@@ -166,6 +213,10 @@ impl Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
+        if self.redis {
+            let _ = self.store.clear();
+            let _ = self.other.clear();
+        }
         if let Some((db, tables)) = self.sql.take() {
             let drops: Vec<String> =
                 tables.iter().map(|t| format!("DROP TABLE IF EXISTS {}", db.dialect().quote(t))).collect();

@@ -6,6 +6,7 @@ pub mod blocking;
 pub mod fuzz;
 pub mod guests;
 pub mod sync_host;
+pub mod writers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use kvhost::registry::GuestLimits;
-use kvhost::{GuestRunner, KvCtx, Prepared, Stdio};
+use kvhost::{GuestOutput, GuestRun, GuestRunner, KvCtx, Prepared, Stdio};
 use kvhost_tests::Linking;
 
 /// The ns per op a guest printed as `bench OP N NS`.
@@ -59,16 +59,40 @@ pub fn run_bench(
     kv: &KvCtx,
     args: &[String],
 ) -> anyhow::Result<f64> {
-    let run = kvhost::GuestRun {
-        name: name.into(),
+    let run = GuestRun { name: name.into(), ..bench_run(kv, args) };
+    let out = kvhost_tests::rt().block_on(runner.run_prepared(prepared, run))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(out.exit_code == 0, "guest bench failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    parse(&stdout)
+}
+
+/// Start a guest run as a task on the tests' runtime, as `kvhost run` runs guests.
+pub fn spawn(prepared: &Prepared, run: GuestRun) -> tokio::task::JoinHandle<anyhow::Result<GuestOutput>> {
+    let (runner, prepared) = (kvhost_tests::runner(), prepared.clone());
+    kvhost_tests::rt().spawn(async move { runner.run_prepared(&prepared, run).await })
+}
+
+/// Wait for every guest run, each of which must succeed; their outputs.
+pub fn join(runs: Vec<tokio::task::JoinHandle<anyhow::Result<GuestOutput>>>) -> anyhow::Result<Vec<GuestOutput>> {
+    kvhost_tests::rt().block_on(async {
+        let mut outs = Vec::with_capacity(runs.len());
+        for run in runs {
+            let out = run.await??;
+            anyhow::ensure!(out.exit_code == 0, "a guest failed: {}", String::from_utf8_lossy(&out.stderr));
+            outs.push(out);
+        }
+        anyhow::Ok(outs)
+    })
+}
+
+/// A run of the kvdemo guest with `args`, output captured.
+pub fn bench_run(kv: &KvCtx, args: &[String]) -> GuestRun {
+    GuestRun {
+        name: "kvdemo".into(),
         args: args.to_vec(),
         env: Vec::new(),
         kv: kv.clone(),
         limits: GuestLimits::default(),
         stdio: Stdio::Capture,
-    };
-    let out = kvhost_tests::rt().block_on(runner.run_prepared(prepared, run))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    anyhow::ensure!(out.exit_code == 0, "guest bench failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-    parse(&stdout)
+    }
 }

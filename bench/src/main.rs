@@ -9,6 +9,7 @@ mod guest;
 mod measure;
 mod memory;
 mod peer;
+mod redis;
 mod roundtrips;
 mod sql;
 mod startup;
@@ -24,7 +25,7 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Run only the groups whose name contains this text
-    /// (memory, footprint, cleanup, startup, sqlite, postgres; postgres
+    /// (memory, footprint, cleanup, startup, sqlite, postgres, redis; postgres
     /// includes the 1,000 waiting guests and the batches).
     #[arg(long)]
     filter: Option<String>,
@@ -56,6 +57,9 @@ fn main() -> anyhow::Result<()> {
         if wanted(dialect) {
             sql::run(&mut report, dialect, scale)?;
         }
+    }
+    if wanted("redis") {
+        redis::run(&mut report, scale)?;
     }
     report.print();
     Ok(())

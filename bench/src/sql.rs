@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kvhost::sql::{DatabaseTarget, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames};
-use kvhost::{Catalog, GuestOutput, GuestRun, KvCtx, Limits, Prepared, SharedStore, Stdio, Store, SystemClock, Wait};
+use kvhost::{Catalog, KvCtx, Limits, Prepared, SharedStore, Store, SystemClock, Wait};
 use kvhost_tests::backend::{postgres_config, unique_table};
 use kvhost_tests::rt;
 use sqlx::Connection as _;
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
+use crate::guest::{bench_run, join, spawn};
 use crate::measure::{Report, context_switches, cpu_ns, median};
 
 const KEY: &str = "bench-key-0000ab";
@@ -212,37 +213,6 @@ fn measure(
     Ok(())
 }
 
-/// Start a guest run as a task on the tests' runtime.
-fn spawn(prepared: &Prepared, run: GuestRun) -> tokio::task::JoinHandle<anyhow::Result<GuestOutput>> {
-    let (runner, prepared) = (kvhost_tests::runner(), prepared.clone());
-    rt().spawn(async move { runner.run_prepared(&prepared, run).await })
-}
-
-/// Wait for every guest run, each of which must succeed; their outputs.
-fn join(runs: Vec<tokio::task::JoinHandle<anyhow::Result<GuestOutput>>>) -> anyhow::Result<Vec<GuestOutput>> {
-    rt().block_on(async {
-        let mut outs = Vec::with_capacity(runs.len());
-        for run in runs {
-            let out = run.await??;
-            anyhow::ensure!(out.exit_code == 0, "a guest failed: {}", String::from_utf8_lossy(&out.stderr));
-            outs.push(out);
-        }
-        anyhow::Ok(outs)
-    })
-}
-
-/// A run of the kvdemo guest with `args`, output captured.
-fn bench_run(kv: &KvCtx, args: &[String]) -> GuestRun {
-    GuestRun {
-        name: "kvdemo".into(),
-        args: args.to_vec(),
-        env: Vec::new(),
-        kv: kv.clone(),
-        limits: Default::default(),
-        stdio: Stdio::Capture,
-    }
-}
-
 /// Threads of this process now.
 fn threads() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -305,7 +275,7 @@ fn waiting(
 /// Measure 6: 1000 sets then 1000 gets as batches on PostgreSQL, with the
 /// round trips counted by a proxy between the store and the server.
 fn batch(report: &mut Report, rt: &tokio::runtime::Runtime, names: &TableNames) -> anyhow::Result<()> {
-    let proxy = rt.block_on(crate::roundtrips::start("127.0.0.1:5432"))?;
+    let proxy = rt.block_on(crate::roundtrips::start("127.0.0.1:5432", crate::roundtrips::Protocol::Postgres))?;
     let mut cfg = postgres_config();
     if let DatabaseTarget::Server { port, .. } = &mut cfg.target {
         *port = proxy.port;

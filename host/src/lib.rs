@@ -148,6 +148,8 @@ mod guest;
 mod host;
 mod interfaces;
 pub mod registry;
+#[cfg(feature = "serve")]
+mod serve;
 
 pub use access::{
     Access, Bucket, Catalog, Grant, KvCtx, KvCtxBuilder, Limits, MAX_ALIAS_BYTES, Page, Wait, check_names,
@@ -159,8 +161,12 @@ pub use backend::{
 };
 pub use error::{Error, Result};
 pub use guest::{ComponentCache, DEFAULT_MAX_MEMORY, GuestOutput, GuestRun, GuestRunner, Prepared, Source, Stdio};
+#[cfg(feature = "serve")]
+pub use guest::{HttpPrepared, HttpResponse};
 pub use host::{ComponentExit, Host};
 pub use interfaces::{KvView, add_to_linker_async, add_to_linker_sync};
+#[cfg(feature = "serve")]
+pub use serve::{DEFAULT_STOP_TIMEOUT, HttpServer};
 
 /// SQL stores over sqlx: PostgreSQL, MySQL/MariaDB and SQLite.
 pub mod sql {

@@ -7,6 +7,8 @@
 //! runtime's few worker threads.
 
 mod component_cache;
+#[cfg(feature = "serve")]
+mod http;
 mod memory_budget;
 
 use std::path::Path;
@@ -22,6 +24,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 pub use self::component_cache::{ComponentCache, Source};
+#[cfg(feature = "serve")]
+pub use self::http::{HttpPrepared, HttpResponse};
 pub use self::memory_budget::DEFAULT_MAX_MEMORY;
 use self::memory_budget::MemoryBudget;
 use crate::access::KvCtx;
@@ -41,6 +45,8 @@ struct GuestState {
     table: ResourceTable,
     kv: KvCtx,
     memory: MemoryBudget,
+    #[cfg(feature = "serve")]
+    http: http::HttpState,
 }
 
 impl WasiView for GuestState {
@@ -136,6 +142,8 @@ impl GuestRunner {
         let engine = Engine::new(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        #[cfg(feature = "serve")]
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         crate::interfaces::add_to_linker_async(&mut linker, |s: &mut GuestState| KvView::new(&s.kv, &mut s.table))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -219,44 +227,12 @@ impl GuestRunner {
                 Some((out, err))
             }
         };
-        let memory = MemoryBudget::new(run.limits.max_memory.unwrap_or(DEFAULT_MAX_MEMORY));
-        let state = GuestState { wasi: wasi.build(), table: ResourceTable::new(), kv: run.kv, memory };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.memory);
-
-        // A computing guest meets its limits at an epoch tick, and yields
-        // there; a guest waiting on a store meets them in the race below.
-        let deadline = run.limits.timeout.map(|t| (Instant::now() + t, t));
-        let mut interrupted = self.interrupted.subscribe();
-        let stopped = interrupted.clone();
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| match why_stop(*stopped.borrow(), deadline) {
-            Some(why) => Err(wasmtime::format_err!("{why}")),
-            None => Ok(UpdateDeadline::Yield(1)),
-        });
+        let (mut store, limiter) = self.store(wasi.build(), run.kv, &run.limits);
         let guest = async {
             let cmd = prepared.0.instantiate_async(&mut store).await?;
             cmd.wasi_cli_run().call_run(&mut store).await
         };
-        let limit = async {
-            let timed_out = async {
-                match deadline {
-                    Some((at, limit)) => {
-                        tokio::time::sleep_until(at.into()).await;
-                        limit
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = interrupted.wait_for(|stop| *stop) => INTERRUPTED.to_owned(),
-                limit = timed_out => over_time(limit),
-            }
-        };
-        let result = tokio::select! {
-            result = guest => result,
-            why = limit => Err(wasmtime::format_err!("{why}")),
-        };
+        let result = limiter.run(guest).await;
         let exit_code = match result {
             Ok(Ok(())) => 0,
             Ok(Err(())) => 1,
@@ -273,19 +249,98 @@ impl GuestRunner {
     }
 }
 
-const INTERRUPTED: &str = "guest interrupted";
+impl GuestRunner {
+    /// A wasmtime store for one instance: its WASI context, its stores, its
+    /// memory budget, and an epoch callback that yields at every tick and
+    /// stops the guest when interrupted or past `limits.timeout` (returned as
+    /// a [`Limiter`] for the waits).
+    fn store(&self, wasi: WasiCtx, kv: KvCtx, limits: &GuestLimits) -> (Store<GuestState>, Limiter) {
+        let memory = MemoryBudget::new(limits.max_memory.unwrap_or(DEFAULT_MAX_MEMORY));
+        let state = GuestState {
+            wasi,
+            table: ResourceTable::new(),
+            kv,
+            memory,
+            #[cfg(feature = "serve")]
+            http: http::HttpState::default(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
 
-/// Why a guest must stop now, if it must: interrupted, or past its deadline.
-fn why_stop(interrupted: bool, deadline: Option<(Instant, Duration)>) -> Option<String> {
-    match deadline {
-        _ if interrupted => Some(INTERRUPTED.to_owned()),
-        Some((at, limit)) if Instant::now() >= at => Some(over_time(limit)),
-        _ => None,
+        // A computing guest meets its limits at an epoch tick, and yields
+        // there; a guest waiting on a store meets them in `Limiter::run`.
+        let deadline = limits.timeout.map(|t| (Instant::now() + t, t));
+        let stopped = self.interrupted.subscribe();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| match Stopped::why(*stopped.borrow(), deadline) {
+            Some(why) => Err(wasmtime::Error::new(why)),
+            None => Ok(UpdateDeadline::Yield(1)),
+        });
+        (store, Limiter { interrupted: self.interrupted.subscribe(), deadline })
     }
 }
 
-fn over_time(limit: Duration) -> String {
-    format!("guest exceeded its time limit of {} (limits.timeout)", humantime::format_duration(limit))
+/// The limits a guest meets while it waits: the runner's interrupt and its
+/// deadline.
+struct Limiter {
+    interrupted: tokio::sync::watch::Receiver<bool>,
+    deadline: Deadline,
+}
+
+impl Limiter {
+    /// Run `guest` until it ends, the runner is interrupted, or the deadline
+    /// passes while it waits; the last two end it with a [`Stopped`] error.
+    async fn run<T>(self, guest: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
+        let Self { mut interrupted, deadline } = self;
+        let limit = async {
+            let timed_out = async {
+                match deadline {
+                    Some((at, limit)) => {
+                        tokio::time::sleep_until(at.into()).await;
+                        limit
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = interrupted.wait_for(|stop| *stop) => Stopped::Interrupted,
+                limit = timed_out => Stopped::OverTime(limit),
+            }
+        };
+        tokio::select! {
+            result = guest => result,
+            why = limit => Err(wasmtime::Error::new(why)),
+        }
+    }
+}
+
+/// When a guest must stop by, and its time limit.
+type Deadline = Option<(Instant, Duration)>;
+
+/// Why the runner stopped a guest that had not finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Stopped {
+    #[error("guest interrupted")]
+    Interrupted,
+    #[error("guest exceeded its time limit of {} (limits.timeout)", humantime::format_duration(*.0))]
+    OverTime(Duration),
+}
+
+impl Stopped {
+    /// Why a guest must stop now, if it must: interrupted, or past its deadline.
+    fn why(interrupted: bool, deadline: Deadline) -> Option<Self> {
+        match deadline {
+            _ if interrupted => Some(Self::Interrupted),
+            Some((at, limit)) if Instant::now() >= at => Some(Self::OverTime(limit)),
+            _ => None,
+        }
+    }
+
+    /// The reason `e` carries, if the runner stopped the guest.
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
+    pub(crate) fn of(e: &wasmtime::Error) -> Option<Self> {
+        e.chain().find_map(|c| c.downcast_ref::<Self>()).copied()
+    }
 }
 
 /// One line that says why guest `name` stopped: out of memory, a trap, a

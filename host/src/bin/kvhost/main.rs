@@ -1,8 +1,11 @@
 //! The `kvhost` command line: a thin layer over the library, one file per command.
 
+mod guest_args;
 mod keys;
 mod run;
 mod schema;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +25,9 @@ struct Cli {
 enum Command {
     /// Run a guest component, or the auto_start components of a registry.
     Run(run::RunArgs),
+    #[cfg(feature = "serve")]
+    /// Serve an HTTP guest (wasi:http/incoming-handler), a fresh instance per request.
+    Serve(serve::ServeArgs),
     /// Validate registry files; exits non-zero and names each problem.
     Check {
         /// YAML files or folders of them.
@@ -45,6 +51,10 @@ fn main() -> ExitCode {
         Command::Run(args) => tokio::runtime::Runtime::new()
             .context("cannot start the async runtime")
             .and_then(|rt| rt.block_on(run::run(args))),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => tokio::runtime::Runtime::new()
+            .context("cannot start the async runtime")
+            .and_then(|rt| rt.block_on(serve::serve(args))),
         Command::Schema(args) => tokio::runtime::Runtime::new()
             .context("cannot start the async runtime")
             .and_then(|rt| rt.block_on(schema::schema(args))),

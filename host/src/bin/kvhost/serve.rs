@@ -1,0 +1,77 @@
+//! `kvhost serve`: an HTTP guest with stores, served as `wasmtime serve`
+//! serves one: a fresh instance per request, the stores shared by all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kvhost::{GuestRunner, HttpPrepared, HttpServer};
+use tokio::net::TcpListener;
+
+use crate::guest_args::GuestArgs;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    guest_args: GuestArgs,
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// How long requests in flight may go on after Ctrl-C or SIGTERM.
+    #[arg(long, value_parser = kvhost::registry::parse_duration, default_value = "10s")]
+    stop_timeout: Duration,
+    /// The guest component: one that exports wasi:http/incoming-handler.
+    #[arg(value_name = "GUEST.wasm")]
+    guest: PathBuf,
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let runner = Arc::new(args.guest_args.runner()?);
+    let guest = load(&runner, args.guest.clone()).await?;
+    let (kv, host) = args.guest_args.stores().await?;
+    let served = match TcpListener::bind(args.addr).await {
+        Ok(listener) => {
+            let addr = listener.local_addr()?;
+            eprintln!("Serving HTTP on http://{addr}/");
+            let server = HttpServer::new(runner, guest, kv, args.guest_args.limits()).stop_timeout(args.stop_timeout);
+            server.serve(listener, stop_signal()).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(anyhow::Error::from(e).context(format!("cannot listen on {}", args.addr))),
+    };
+    if let Some(host) = host {
+        host.shutdown().await;
+    }
+    served
+}
+
+/// Compile (or load from the cache) and link the guest, off the runtime's
+/// worker threads.
+async fn load(runner: &Arc<GuestRunner>, path: PathBuf) -> anyhow::Result<HttpPrepared> {
+    let loader = runner.clone();
+    let component = tokio::task::spawn_blocking(move || loader.load(&path)).await??;
+    runner.prepare_http(&component).context("cannot serve it")
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot watch for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    eprintln!("stopping: finishing requests in flight");
+}

@@ -1,0 +1,92 @@
+//! An HTTP server whose every request is answered by a fresh instance of a
+//! guest: what `kvhost serve` runs, and what embedders can run on their own
+//! listener.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::access::KvCtx;
+use crate::guest::{GuestRunner, HttpPrepared};
+use crate::registry::GuestLimits;
+
+/// How long requests in flight may go on after shutdown begins, unless the
+/// caller says otherwise.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one HTTP guest: each request gets a fresh instance that may open
+/// the stores of `kv` (shared by every request), within `limits` (per
+/// request).
+pub struct HttpServer {
+    runner: Arc<GuestRunner>,
+    guest: HttpPrepared,
+    kv: KvCtx,
+    limits: GuestLimits,
+    stop_timeout: Duration,
+}
+
+impl HttpServer {
+    /// A server for `guest` (from [`GuestRunner::prepare_http`]).
+    pub fn new(runner: Arc<GuestRunner>, guest: HttpPrepared, kv: KvCtx, limits: GuestLimits) -> Self {
+        Self { runner, guest, kv, limits, stop_timeout: DEFAULT_STOP_TIMEOUT }
+    }
+
+    /// How long requests in flight may go on once `shutdown` resolves.
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.stop_timeout = timeout;
+        self
+    }
+
+    /// Accept connections on `listener` until `shutdown` resolves, then stop
+    /// accepting, let requests in flight finish (up to the stop timeout) and
+    /// return. A guest that fails fails its own request only.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let stop_timeout = self.stop_timeout;
+        let this = Arc::new(self);
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, go on.
+                        tracing::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let server = this.clone();
+            let service = service_fn(move |request| {
+                let server = server.clone();
+                async move {
+                    let response =
+                        server.runner.handle(&server.guest, request, server.kv.clone(), &server.limits).await;
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            let connection = graceful.watch(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+            });
+        }
+        drop(listener);
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(stop_timeout) => {
+                tracing::warn!("requests still in flight after {}: dropped", humantime::format_duration(stop_timeout));
+            }
+        }
+    }
+}

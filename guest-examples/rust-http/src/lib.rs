@@ -1,0 +1,167 @@
+//! http-kv: an HTTP guest (`wasi:http/proxy`) whose state lives in the host's
+//! key-value stores through `wasi:keyvalue@0.2.0-draft2`, so it survives
+//! across requests, instances and (on SQL and Redis stores) hosts.
+//!
+//! - `GET /counter`: increments `counter` atomically, answers the new value.
+//! - `GET /kv/KEY`: the value (404 if absent); `PUT /kv/KEY` sets it to the
+//!   request body; `DELETE /kv/KEY` deletes it.
+//! - `GET /kv?prefix=P`: the keys starting with P, as a JSON array.
+//! - `GET /fault/spin` computes forever and `GET /fault/trap` traps: what the
+//!   server's fault tests send, to show a bad request fails alone.
+//!
+//! A store error is a 500 or 503 with its text, never a trap.
+
+mod kv {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "wasi:keyvalue/imports@0.2.0-draft2",
+    });
+    pub use self::wasi::keyvalue0_2_0_draft2::{atomics, store};
+}
+
+use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasi::io::streams::StreamError;
+
+struct HttpKv;
+
+wasi::http::proxy::export!(HttpKv);
+
+impl wasi::exports::http::incoming_handler::Guest for HttpKv {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let (status, content_type, body) = route(&request);
+        respond(out, status, content_type, &body);
+    }
+}
+
+type Answer = (u16, &'static str, Vec<u8>);
+
+fn text(status: u16, body: impl Into<String>) -> Answer {
+    (status, "text/plain", body.into().into_bytes())
+}
+
+fn route(request: &IncomingRequest) -> Answer {
+    let path_query = request.path_with_query().unwrap_or_default();
+    let (path, query) = path_query.split_once('?').unwrap_or((&path_query, ""));
+    let bucket = match kv::store::open("") {
+        Ok(b) => b,
+        Err(e) => return store_error(e),
+    };
+    match (request.method(), path) {
+        (Method::Get, "/counter") => match kv::atomics::increment(&bucket, "counter", 1) {
+            Ok(n) => text(200, format!("{n}\n")),
+            Err(e) => store_error(e),
+        },
+        (Method::Get, "/kv") => {
+            let prefix = query.split('&').find_map(|p| p.strip_prefix("prefix=")).unwrap_or("");
+            match keys(&bucket, prefix) {
+                Ok(keys) => (200, "application/json", json_array(&keys).into_bytes()),
+                Err(e) => store_error(e),
+            }
+        }
+        (method, p) if p.starts_with("/kv/") && p.len() > 4 => {
+            let key = &p[4..];
+            match method {
+                Method::Get => match bucket.get(key) {
+                    Ok(Some(value)) => (200, "application/octet-stream", value),
+                    Ok(None) => text(404, format!("no key {key}\n")),
+                    Err(e) => store_error(e),
+                },
+                Method::Put => match read_body(request) {
+                    Ok(value) => match bucket.set(key, &value) {
+                        Ok(()) => text(204, ""),
+                        Err(e) => store_error(e),
+                    },
+                    Err(e) => text(400, format!("cannot read the body: {e}\n")),
+                },
+                Method::Delete => match bucket.delete(key) {
+                    Ok(()) => text(204, ""),
+                    Err(e) => store_error(e),
+                },
+                _ => text(405, "GET, PUT or DELETE\n"),
+            }
+        }
+        (Method::Get, "/fault/spin") => {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        (Method::Get, "/fault/trap") => panic!("the trap the fault tests ask for"),
+        _ => text(404, "routes: GET /counter, GET|PUT|DELETE /kv/KEY, GET /kv?prefix=P\n"),
+    }
+}
+
+/// Every key starting with `prefix`, paging through the store's cursor.
+fn keys(bucket: &kv::store::Bucket, prefix: &str) -> Result<Vec<String>, kv::store::Error> {
+    let (mut all, mut cursor) = (Vec::new(), None);
+    loop {
+        let page = bucket.list_keys(cursor.as_deref())?;
+        all.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(all),
+        }
+    }
+}
+
+fn store_error(e: kv::store::Error) -> Answer {
+    match e {
+        kv::store::Error::AccessDenied => text(403, "store: access denied\n"),
+        kv::store::Error::NoSuchStore => text(500, "store: no such store\n"),
+        kv::store::Error::Other(why) if why.starts_with("unavailable") => text(503, format!("store: {why}\n")),
+        kv::store::Error::Other(why) => text(500, format!("store: {why}\n")),
+    }
+}
+
+fn json_array(items: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push_str("]\n");
+    out
+}
+
+fn read_body(request: &IncomingRequest) -> Result<Vec<u8>, String> {
+    let body = request.consume().map_err(|()| "the body was already taken".to_owned())?;
+    let stream = body.stream().map_err(|()| "the body has no stream".to_owned())?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes.extend(chunk),
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => return Err(e.to_debug_string()),
+        }
+    }
+    Ok(bytes)
+}
+
+fn respond(out: ResponseOutparam, status: u16, content_type: &str, body: &[u8]) {
+    let headers = Fields::new();
+    let _ = headers.set("content-type", &[content_type.as_bytes().to_vec()]);
+    let response = OutgoingResponse::new(headers);
+    let _ = response.set_status_code(status);
+    let Ok(outgoing) = response.body() else { return };
+    ResponseOutparam::set(out, Ok(response));
+    if let Ok(stream) = outgoing.write() {
+        // wasi:io allows at most 4096 bytes per blocking write.
+        for chunk in body.chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(outgoing, None);
+}

@@ -191,3 +191,50 @@ fn errors_naming_the_address_it_cannot_listen_on() {
     assert!(!out.status.success());
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
 }
+
+#[test]
+fn registry_http_components_on_two_addresses_share_their_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let guest = http_guest();
+    let component = |name: &str| {
+        format!(
+            "  - {{name: {name}, kind: wasm.component, path: \"{}\", stores: [app:kv], default_store: app:kv, http: {{addr: \"127.0.0.1:0\"}}, limits: {{timeout: 5s}}, lifecycle: {{auto_start: true, stop_timeout: 5s}}}}\n",
+            guest.display()
+        )
+    };
+    let registry = dir.path().join("registry.yaml");
+    std::fs::write(
+        &registry,
+        format!("namespace: app\nentries:\n  - {{name: kv, kind: store.memory}}\n{}{}", component("a"), component("b")),
+    )
+    .unwrap();
+    let served = Served::registry(&registry, 2);
+    assert_ne!(served.urls[0], served.urls[1]);
+    for n in 1..=20u64 {
+        let url = &served.urls[(n % 2) as usize];
+        assert_eq!(served.get_at(url, "/counter").body.trim(), n.to_string(), "one store behind both addresses");
+    }
+    let (status, log) = served.stop();
+    assert!(status.success(), "SIGTERM stops the servers cleanly ({status}):\n{log}");
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_then_stops() {
+    let served = Served::start(&["--stop-timeout", "30s"], &http_guest());
+    thread::scope(|s| {
+        let sleeping = s.spawn(|| served.get("/sleep/1500"));
+        // The guest marks the store before it waits: then it is in flight.
+        let mut polls = 0;
+        while served.get("/kv/sleeping:1500").status != 200 {
+            polls += 1;
+            assert!(polls < 100_000, "the sleeping request never started");
+        }
+        let pid = served.pid().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let r = sleeping.join().unwrap();
+        assert_eq!((r.status, r.body.trim()), (200, "slept 1500 ms"), "the request in flight was answered");
+    });
+    let (status, log) = served.stop();
+    assert!(status.success(), "{status}:\n{log}");
+    assert!(log.contains("stopping: finishing requests in flight"), "{log}");
+}

@@ -150,45 +150,77 @@ impl Host {
         b.build()
     }
 
-    /// Start what the `auto_start` components need, run them all at once,
-    /// each a task, and wait for each to end.
-    pub async fn run_components(&mut self, runner: Arc<GuestRunner>) -> anyhow::Result<Vec<ComponentExit>> {
-        let components: Vec<(String, ComponentConfig)> = self
+    /// Run the registry's `auto_start` components (starting what they need
+    /// first) until each ends, and say how each ended.
+    ///
+    /// Commands run to completion. HTTP components (`http:` in the entry)
+    /// serve until `shutdown` turns true; then they stop accepting and let
+    /// requests in flight finish, each within its entry's `stop_timeout`,
+    /// and after that the commands still running are interrupted.
+    pub async fn run_components(
+        &mut self,
+        runner: Arc<GuestRunner>,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Vec<ComponentExit>> {
+        let components: Vec<(String, ComponentConfig, Duration)> = self
             .registry
             .auto_start()
             .filter_map(|e| match &e.kind {
-                Kind::Component(c) => Some((e.id.clone(), c.clone())),
+                Kind::Component(c) => Some((e.id.clone(), c.clone(), e.lifecycle.stop_timeout)),
                 _ => None,
             })
             .collect();
-        let ids: Vec<String> = components.iter().map(|(id, _)| id.clone()).collect();
+        let ids: Vec<String> = components.iter().map(|(id, ..)| id.clone()).collect();
         self.start(&ids).await?;
+        // Every HTTP server holds a sender; once all are gone after a
+        // shutdown, the commands are interrupted.
+        let (serving, mut drained) = tokio::sync::mpsc::channel::<()>(1);
         let mut tasks = Vec::new();
-        for (id, cfg) in components {
-            let run = GuestRun {
-                name: id.clone(),
-                args: cfg.args.clone(),
-                env: cfg.env.clone().into_iter().collect(),
-                kv: self.kv_ctx(&cfg),
-                limits: cfg.limits,
-                stdio: Stdio::Inherit,
-            };
+        for (id, cfg, stop_timeout) in components {
+            let kv = self.kv_ctx(&cfg);
             let runner = runner.clone();
             tracing::info!(%id, path = %cfg.path.display(), "running component");
-            let task = tokio::spawn(async move {
-                let loader = runner.clone();
-                let component = tokio::task::spawn_blocking(move || loader.load(&cfg.path))
-                    .await
-                    .context("compiling the component failed")??;
-                runner.run(&component, run).await
-            });
+            let task = match cfg.http {
+                Some(http) => {
+                    let (id, shutdown, serving) = (id.clone(), shutdown.clone(), serving.clone());
+                    tokio::spawn(async move {
+                        let served = serve(&id, &runner, &cfg, http, kv, stop_timeout, shutdown).await;
+                        drop(serving);
+                        served
+                    })
+                }
+                None => {
+                    let run = GuestRun {
+                        name: id.clone(),
+                        args: cfg.args.clone(),
+                        env: cfg.env.clone().into_iter().collect(),
+                        kv,
+                        limits: cfg.limits,
+                        stdio: Stdio::Inherit,
+                    };
+                    tokio::spawn(async move {
+                        let component = load(&runner, &cfg).await?;
+                        runner.run(&component, run).await
+                    })
+                }
+            };
             tasks.push((id, task));
         }
+        drop(serving);
+        let mut shutdown = shutdown;
+        let interrupter = runner.clone();
+        let stopper = tokio::spawn(async move {
+            if shutdown.wait_for(|stop| *stop).await.is_ok() {
+                while drained.recv().await.is_some() {}
+                interrupter.interrupt();
+            }
+        });
         let mut exits = Vec::new();
         for (id, task) in tasks {
             let result = task.await.unwrap_or_else(|e| Err(anyhow::anyhow!("component task failed: {e}")));
             exits.push(ComponentExit { id, result });
         }
+        stopper.abort();
         Ok(exits)
     }
 
@@ -240,4 +272,48 @@ fn spawn_cleanup(store: SharedStore, interval: Duration) -> Option<Cleanup> {
         }
     });
     Some(Cleanup { stop, task })
+}
+
+/// Compile (or load from the cache) a component, off the worker threads.
+async fn load(runner: &Arc<GuestRunner>, cfg: &ComponentConfig) -> anyhow::Result<wasmtime::component::Component> {
+    let (loader, path) = (runner.clone(), cfg.path.clone());
+    tokio::task::spawn_blocking(move || loader.load(&path)).await.context("compiling the component failed")?
+}
+
+/// Serve HTTP component `id` at `http.addr` until `shutdown` turns true.
+#[cfg(feature = "serve")]
+async fn serve(
+    id: &str,
+    runner: &Arc<GuestRunner>,
+    cfg: &ComponentConfig,
+    http: crate::registry::HttpConfig,
+    kv: KvCtx,
+    stop_timeout: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<GuestOutput> {
+    let guest = runner.prepare_http(&load(runner, cfg).await?)?;
+    let listener = tokio::net::TcpListener::bind(http.addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (http.addr)", http.addr))?;
+    tracing::warn!(%id, "serving HTTP on http://{}/", listener.local_addr()?);
+    let server = crate::serve::HttpServer::new(runner.clone(), guest, kv, cfg.limits).stop_timeout(stop_timeout);
+    server
+        .serve(listener, async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await;
+    Ok(GuestOutput { exit_code: 0, stdout: Vec::new(), stderr: Vec::new() })
+}
+
+#[cfg(not(feature = "serve"))]
+async fn serve(
+    _id: &str,
+    _runner: &Arc<GuestRunner>,
+    _cfg: &ComponentConfig,
+    _http: crate::registry::HttpConfig,
+    _kv: KvCtx,
+    _stop_timeout: Duration,
+    _shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<GuestOutput> {
+    anyhow::bail!("this kvhost was built without the `serve` feature, so it cannot serve `http:` components")
 }

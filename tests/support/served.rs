@@ -14,11 +14,14 @@ pub fn http_guest() -> PathBuf {
     build_rust_guest("rust-http", "http_kv")
 }
 
-/// A running `kvhost serve`; killed when dropped.
+/// A running `kvhost serve`, or `kvhost run --config` serving HTTP
+/// components; killed when dropped.
 pub struct Served {
     child: Child,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (the first server's).
     pub url: String,
+    /// Every server's, in the order they started listening.
+    pub urls: Vec<String>,
     log: Arc<Mutex<String>>,
     logger: Option<std::thread::JoinHandle<()>>,
     agent: ureq::Agent,
@@ -34,10 +37,22 @@ pub struct Reply {
 impl Served {
     /// `kvhost serve --addr 127.0.0.1:0 ARGS GUEST`, once it listens.
     pub fn start(args: &[&str], guest: &std::path::Path) -> Self {
+        let mut full = vec!["serve", "--addr", "127.0.0.1:0"];
+        full.extend(args);
+        full.push(guest.to_str().unwrap());
+        Self::spawn(&full, 1)
+    }
+
+    /// `kvhost run --config REGISTRY`, once its `servers` HTTP components
+    /// listen.
+    pub fn registry(registry: &std::path::Path, servers: usize) -> Self {
+        Self::spawn(&["run", "--config", registry.to_str().unwrap()], servers)
+    }
+
+    /// `kvhost ARGS`, once it has said `servers` times where it serves.
+    fn spawn(args: &[&str], servers: usize) -> Self {
         let mut child = Command::new(kvhost_bin())
-            .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
-            .arg(guest)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -49,7 +64,10 @@ impl Served {
         let sink = log.clone();
         let logger = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("Serving HTTP on ") {
+                // "Serving HTTP on http://..." (kvhost serve) or a log line
+                // "... serving HTTP on http://.../ id=..." (components).
+                if let Some(at) = line.find("HTTP on http://") {
+                    let url = line[at + "HTTP on ".len()..].split_whitespace().next().unwrap_or_default();
                     let _ = listening.send(url.trim_end_matches('/').to_owned());
                 }
                 let mut log = sink.lock().unwrap();
@@ -57,12 +75,21 @@ impl Served {
                 log.push('\n');
             }
         });
-        let Ok(url) = url.recv_timeout(Duration::from_secs(120)) else {
-            let status = child.wait().unwrap();
-            panic!("kvhost serve did not start ({status}):\n{}", log.lock().unwrap());
-        };
+        let mut urls = Vec::new();
+        while urls.len() < servers {
+            let Ok(url) = url.recv_timeout(Duration::from_secs(120)) else {
+                let status = child.wait().unwrap();
+                panic!("kvhost {args:?} did not start serving ({status}):\n{}", log.lock().unwrap());
+            };
+            urls.push(url);
+        }
         let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Self { child, url, log, logger: Some(logger), agent }
+        Self { child, url: urls[0].clone(), urls, log, logger: Some(logger), agent }
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// What the server logged so far.
@@ -71,7 +98,12 @@ impl Served {
     }
 
     pub fn get(&self, path: &str) -> Reply {
-        reply(self.agent.get(format!("{}{path}", self.url)).call())
+        self.get_at(&self.url, path)
+    }
+
+    /// GET from one of the servers.
+    pub fn get_at(&self, url: &str, path: &str) -> Reply {
+        reply(self.agent.get(format!("{url}{path}")).call())
     }
 
     pub fn put(&self, path: &str, body: &str) -> Reply {

@@ -8,6 +8,8 @@
 //! - `GET /kv?prefix=P`: the keys starting with P, as a JSON array.
 //! - `GET /fault/spin` computes forever and `GET /fault/trap` traps: what the
 //!   server's fault tests send, to show a bad request fails alone.
+//! - `GET /sleep/MS` sets `sleeping:MS`, waits MS milliseconds, then answers:
+//!   a request that is surely in flight, for the shutdown test.
 //!
 //! A store error is a 500 or 503 with its text, never a trap.
 
@@ -87,6 +89,14 @@ fn route(request: &IncomingRequest) -> Answer {
             }
         }
         (Method::Get, "/fault/trap") => panic!("the trap the fault tests ask for"),
+        (Method::Get, p) if p.starts_with("/sleep/") => {
+            let Ok(ms) = p["/sleep/".len()..].parse::<u64>() else { return text(400, "GET /sleep/MS\n") };
+            if let Err(e) = bucket.set(&format!("sleeping:{ms}"), b"1") {
+                return store_error(e);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            text(200, format!("slept {ms} ms\n"))
+        }
         _ => text(404, "routes: GET /counter, GET|PUT|DELETE /kv/KEY, GET /kv?prefix=P\n"),
     }
 }

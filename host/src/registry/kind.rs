@@ -174,8 +174,18 @@ pub struct ComponentConfig {
     pub args: Vec<String>,
     /// Environment variables the guest sees.
     pub env: BTreeMap<String, String>,
-    /// Resource limits of the guest.
+    /// Resource limits of the guest (of each instance, for an HTTP component).
     pub limits: GuestLimits,
+    /// Serve the component over HTTP (it exports `wasi:http/incoming-handler`)
+    /// instead of running it as a command.
+    pub http: Option<HttpConfig>,
+}
+
+/// `http:` of a `wasm.component` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Where to listen.
+    pub addr: std::net::SocketAddr,
 }
 
 /// Resource limits of one guest instance.
@@ -189,7 +199,7 @@ pub struct GuestLimits {
 }
 
 impl ComponentConfig {
-    const FIELDS: &[&str] = &["path", "stores", "default_store", "args", "env", "limits"];
+    const FIELDS: &[&str] = &["path", "stores", "default_store", "args", "env", "limits", "http"];
 
     fn parse(f: &mut Fields, file: &Path) -> Result<Self> {
         let raw = f.required_string("path")?;
@@ -215,7 +225,24 @@ impl ComponentConfig {
             limits.timeout = l.duration("timeout")?.filter(|d| !d.is_zero());
             l.finish(&["max_memory", "timeout"])?;
         }
-        Ok(Self { path, stores, default_store, args, env, limits })
+        let http = match f.nested("http")? {
+            Some(mut h) => {
+                let addr = h.required_string("addr")?;
+                let addr = addr.parse().map_err(|_| {
+                    h.error(
+                        "addr",
+                        format!("`{addr}` is not an address to listen on: expected IP:PORT such as 127.0.0.1:8081"),
+                    )
+                })?;
+                h.finish(&["addr"])?;
+                Some(HttpConfig { addr })
+            }
+            None => None,
+        };
+        if http.is_some() && !args.is_empty() {
+            return Err(f.error("args", "an HTTP component takes requests, not arguments: remove args or http"));
+        }
+        Ok(Self { path, stores, default_store, args, env, limits, http })
     }
 }
 

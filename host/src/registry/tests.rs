@@ -852,3 +852,22 @@ fn rejects_stores_whose_data_would_overlap_in_one_database() {
         "is already app:kv's in the same database",
     );
 }
+
+#[test]
+fn parses_an_http_component_address() {
+    let r = component_with("http: {addr: \"127.0.0.1:8081\"}, stores: [app:kv]").unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    assert_eq!(c.http, Some(crate::registry::HttpConfig { addr: "127.0.0.1:8081".parse().unwrap() }));
+    let r = component_with("stores: [app:kv]").unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    assert_eq!(c.http, None, "a component without http is a command");
+}
+
+#[test]
+fn rejects_http_components_naming_the_field() {
+    component_rejects("http: {addr: \"localhost\"}", "http.addr", "expected IP:PORT such as 127.0.0.1:8081");
+    component_rejects("http: {}", "http.addr", "is required");
+    component_rejects("http: {addr: \"127.0.0.1:1\", port: 2}", "http.port", "unknown field");
+    component_rejects("http: \"127.0.0.1:8081\"", "http", "expected a mapping");
+    component_rejects("http: {addr: \"127.0.0.1:8081\"}, args: [x]", "args", "an HTTP component takes requests");
+}

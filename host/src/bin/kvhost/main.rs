@@ -6,6 +6,7 @@ mod run;
 mod schema;
 #[cfg(feature = "serve")]
 mod serve;
+mod signal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -58,15 +58,14 @@ async fn run_registry(args: RunArgs, runner: Arc<GuestRunner>) -> anyhow::Result
     let registry = Registry::load(&args.guest_args.configs)?;
     let mut host = Host::new(registry);
     host.start_auto().await?;
-    let interrupter = runner.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::warn!("interrupted; stopping components");
-            interrupter.interrupt();
-        }
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let signal = tokio::spawn(async move {
+        crate::signal::stopped().await;
+        tracing::warn!("stopping: HTTP components finish their requests in flight, commands are interrupted");
+        stop.send_replace(true);
     });
-    let exits = host.run_components(runner).await;
-    ctrl_c.abort();
+    let exits = host.run_components(runner, shutdown).await;
+    signal.abort();
     host.shutdown().await;
     let mut failed = false;
     for exit in exits? {

@@ -37,7 +37,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let addr = listener.local_addr()?;
             eprintln!("Serving HTTP on http://{addr}/");
             let server = HttpServer::new(runner, guest, kv, args.guest_args.limits()).stop_timeout(args.stop_timeout);
-            server.serve(listener, stop_signal()).await;
+            let stopped = async {
+                crate::signal::stopped().await;
+                eprintln!("stopping: finishing requests in flight");
+            };
+            server.serve(listener, stopped).await;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(anyhow::Error::from(e).context(format!("cannot listen on {}", args.addr))),
@@ -54,24 +58,4 @@ async fn load(runner: &Arc<GuestRunner>, path: PathBuf) -> anyhow::Result<HttpPr
     let loader = runner.clone();
     let component = tokio::task::spawn_blocking(move || loader.load(&path)).await??;
     runner.prepare_http(&component).context("cannot serve it")
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!("cannot watch for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-    eprintln!("stopping: finishing requests in flight");
 }

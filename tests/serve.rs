@@ -2,58 +2,10 @@
 //! (`guest-examples/rust-http`), its state in memory, SQLite, PostgreSQL
 //! and Redis stores.
 
-use std::path::Path;
 use std::thread;
 
-use kvhost_tests::backend::{databases_required, unique_table};
-use kvhost_tests::served::{Served, http_guest};
+use kvhost_tests::served::{Served, http_guest, postgres, redis, sqlite};
 use kvhost_tests::{kvhost, rust_guest, text};
-
-/// Write a registry whose store `app:kv` lives in `db` (a `db.*` entry
-/// body), with the SQL table created; `None` (after saying why) when the
-/// database is unreachable outside CI.
-fn registry(dir: &Path, db: &str, store: &str) -> Option<String> {
-    let file = dir.join("registry.yaml");
-    std::fs::write(&file, format!("namespace: app\nentries:\n  - {db}\n  - {store}\n")).unwrap();
-    let file = file.display().to_string();
-    if store.contains("store.sql") {
-        let out = kvhost(&["schema", "--config", &file, "app:kv", "--apply"]);
-        if !out.status.success() {
-            let (_, err) = text(&out);
-            assert!(!databases_required(), "the database is required in CI: {err}");
-            eprintln!("SKIPPED: {err}; with CI=true this fails");
-            return None;
-        }
-    }
-    Some(file)
-}
-
-fn sqlite(dir: &Path) -> Option<String> {
-    let table = unique_table("serve");
-    registry(
-        dir,
-        "{name: db, kind: db.sql.sqlite, file: kv.db}",
-        &format!("{{name: kv, kind: store.sql, database: app:db, table_name: {table}}}"),
-    )
-}
-
-fn postgres(dir: &Path) -> Option<String> {
-    let table = unique_table("serve");
-    registry(
-        dir,
-        "{name: db, kind: db.sql.postgres, host: 127.0.0.1, port: 5432, database: test, username: postgres}",
-        &format!("{{name: kv, kind: store.sql, database: app:db, table_name: {table}}}"),
-    )
-}
-
-fn redis(dir: &Path) -> Option<String> {
-    let prefix = unique_table("serve");
-    registry(
-        dir,
-        "{name: redis, kind: db.redis}",
-        &format!("{{name: kv, kind: store.redis, database: app:redis, key_prefix: \"{prefix}:\"}}"),
-    )
-}
 
 /// 8 clients × 25 requests to `/counter` at once: every answer is distinct
 /// and the counter ends at exactly 200 more than it started.
@@ -237,4 +189,16 @@ fn sigterm_lets_a_request_in_flight_finish_then_stops() {
     let (status, log) = served.stop();
     assert!(status.success(), "{status}:\n{log}");
     assert!(log.contains("stopping: finishing requests in flight"), "{log}");
+}
+
+#[test]
+fn the_same_guest_keeps_its_counter_on_kvhost_serve_and_not_on_wasmtime_serve() {
+    // The guest built on wasi:keyvalue 0.2.0-draft, which both servers implement.
+    let guest = kvhost_tests::served::http_guest_draft();
+    let peer = Served::wasmtime(&guest);
+    let ours = Served::start(&[], &guest);
+    for n in 1..=5 {
+        assert_eq!(peer.get("/counter").body.trim(), "1", "wasmtime serve gives each request a fresh store");
+        assert_eq!(ours.get("/counter").body.trim(), n.to_string(), "kvhost serve keeps the store");
+    }
 }

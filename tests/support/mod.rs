@@ -30,16 +30,24 @@ fn run_checked(cmd: &mut Command) -> Output {
 /// wasm32-wasip2) and return component `BIN`. Cargo's lock and freshness
 /// checks make repeated calls cheap.
 pub fn build_rust_guest(dir: &str, bin: &str) -> PathBuf {
+    build_rust_guest_with(dir, bin, &[], "target/guests")
+}
+
+/// [`build_rust_guest`] with more cargo arguments (such as features), into
+/// a target folder of its own so that builds with other arguments do not
+/// overwrite each other.
+pub fn build_rust_guest_with(dir: &str, bin: &str, cargo_args: &[&str], target_dir: &str) -> PathBuf {
     let root = root();
     let manifest = format!("guest-examples/{dir}/Cargo.toml");
     let out = run_checked(
         Command::new(env!("CARGO"))
             .current_dir(&root)
             .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2"])
-            .args(["--manifest-path", &manifest, "--target-dir", "target/guests"]),
+            .args(cargo_args)
+            .args(["--manifest-path", &manifest, "--target-dir", target_dir]),
     );
     assert!(out.status.success(), "building guest-examples/{dir} failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let wasm = root.join(format!("target/guests/wasm32-wasip2/release/{bin}.wasm"));
+    let wasm = root.join(format!("{target_dir}/wasm32-wasip2/release/{bin}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
     wasm
 }

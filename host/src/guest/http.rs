@@ -102,7 +102,7 @@ impl GuestRunner {
     {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
-        let (mut store, limiter) = self.store(wasi.build(), kv, limits);
+        let (mut store, limiter) = self.store(wasi.build(), kv, limits).await;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let mut http = store.data_mut().http();
         let resources = http

@@ -47,6 +47,8 @@ struct GuestState {
     memory: MemoryBudget,
     #[cfg(feature = "serve")]
     http: http::HttpState,
+    /// The pooling allocator's slot this instance holds, if pooled.
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl WasiView for GuestState {
@@ -106,6 +108,9 @@ pub struct GuestRunner {
     interrupted: tokio::sync::watch::Sender<bool>,
     ticker_stop: Arc<AtomicBool>,
     cache: Option<ComponentCache>,
+    /// With the pooling allocator: one permit per instance slot, held by
+    /// each store.
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl GuestRunner {
@@ -124,9 +129,10 @@ impl GuestRunner {
     }
 
     /// Like [`GuestRunner::new`], with wasmtime's pooling allocator sized for
-    /// `instances` guests running at once (more wait for a free slot to fail
-    /// with an error). Instantiation reuses memory slots instead of mapping
-    /// fresh memory each time.
+    /// `instances` guests running at once; more wait for a free slot.
+    /// Instantiation reuses memory slots instead of mapping fresh memory each
+    /// time, which is what keeps many short instances (one per HTTP request)
+    /// cheap.
     pub fn pooled(instances: u32) -> anyhow::Result<Self> {
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         pool.total_component_instances(instances)
@@ -135,7 +141,9 @@ impl GuestRunner {
             .total_tables(instances.saturating_mul(8));
         let mut config = Self::config();
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
-        Self::with_config(&config)
+        let mut runner = Self::with_config(&config)?;
+        runner.slots = Some(Arc::new(tokio::sync::Semaphore::new(instances as usize)));
+        Ok(runner)
     }
 
     fn with_config(config: &Config) -> anyhow::Result<Self> {
@@ -155,7 +163,7 @@ impl GuestRunner {
             }
         })?;
         let (interrupted, _) = tokio::sync::watch::channel(false);
-        Ok(Self { engine, linker, interrupted, ticker_stop, cache: None })
+        Ok(Self { engine, linker, interrupted, ticker_stop, cache: None, slots: None })
     }
 
     /// The wasmtime engine.
@@ -227,7 +235,7 @@ impl GuestRunner {
                 Some((out, err))
             }
         };
-        let (mut store, limiter) = self.store(wasi.build(), run.kv, &run.limits);
+        let (mut store, limiter) = self.store(wasi.build(), run.kv, &run.limits).await;
         let guest = async {
             let cmd = prepared.0.instantiate_async(&mut store).await?;
             cmd.wasi_cli_run().call_run(&mut store).await
@@ -250,11 +258,15 @@ impl GuestRunner {
 }
 
 impl GuestRunner {
-    /// A wasmtime store for one instance: its WASI context, its stores, its
-    /// memory budget, and an epoch callback that yields at every tick and
+    /// A wasmtime store for one instance (once a slot is free, if pooled):
+    /// its WASI context, its stores, its memory budget, and an epoch callback that yields at every tick and
     /// stops the guest when interrupted or past `limits.timeout` (returned as
     /// a [`Limiter`] for the waits).
-    fn store(&self, wasi: WasiCtx, kv: KvCtx, limits: &GuestLimits) -> (Store<GuestState>, Limiter) {
+    async fn store(&self, wasi: WasiCtx, kv: KvCtx, limits: &GuestLimits) -> (Store<GuestState>, Limiter) {
+        let slot = match &self.slots {
+            Some(slots) => Some(slots.clone().acquire_owned().await.expect("the slots are never closed")),
+            None => None,
+        };
         let memory = MemoryBudget::new(limits.max_memory.unwrap_or(DEFAULT_MAX_MEMORY));
         let state = GuestState {
             wasi,
@@ -263,6 +275,7 @@ impl GuestRunner {
             memory,
             #[cfg(feature = "serve")]
             http: http::HttpState::default(),
+            _slot: slot,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);

@@ -53,7 +53,13 @@ impl GuestArgs {
 
     /// A runner, with the component cache unless --no-cache.
     pub fn runner(&self) -> anyhow::Result<GuestRunner> {
-        runner(self.no_cache)
+        with_cache(GuestRunner::new()?, self.no_cache)
+    }
+
+    /// A runner with wasmtime's pooling allocator for `instances` instances
+    /// at once, with the component cache unless --no-cache.
+    pub fn pooled_runner(&self, instances: u32) -> anyhow::Result<GuestRunner> {
+        with_cache(GuestRunner::pooled(instances)?, self.no_cache)
     }
 
     /// The stores the guest may open: one in-memory default store without
@@ -107,10 +113,9 @@ impl GuestArgs {
     }
 }
 
-/// A runner with the component cache, unless it is turned off or cannot be
+/// `runner` with the component cache, unless it is turned off or cannot be
 /// opened (then it says so and compiles every time).
-fn runner(no_cache: bool) -> anyhow::Result<GuestRunner> {
-    let runner = GuestRunner::new()?;
+fn with_cache(runner: GuestRunner, no_cache: bool) -> anyhow::Result<GuestRunner> {
     let Some(dir) = (!no_cache).then(kvhost::ComponentCache::default_dir).flatten() else { return Ok(runner) };
     match kvhost::ComponentCache::open(&dir) {
         Ok(cache) => Ok(runner.with_cache(cache)),

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::bail;
-use kvhost::registry::Registry;
-use kvhost::{GuestRun, GuestRunner, Host, Stdio};
+use kvhost::registry::{Kind, Registry};
+use kvhost::{GuestRun, Host, Stdio};
 
 use crate::guest_args::{GuestArgs, parse_pair};
 
@@ -25,13 +25,13 @@ pub struct RunArgs {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let runner = Arc::new(args.guest_args.runner()?);
     let Some(guest) = args.guest.clone() else {
         if args.guest_args.configs.is_empty() {
             bail!("nothing to run: give a GUEST.wasm, or --config with auto_start components");
         }
-        return run_registry(args, runner).await;
+        return run_registry(args).await;
     };
+    let runner = Arc::new(args.guest_args.runner()?);
     let limits = args.guest_args.limits();
     let (kv, host) = args.guest_args.stores().await?;
     let name = guest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -49,13 +49,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
-async fn run_registry(args: RunArgs, runner: Arc<GuestRunner>) -> anyhow::Result<ExitCode> {
+/// Most instances of a registry's HTTP components alive at once.
+const MAX_HTTP_INSTANCES: u32 = 1000;
+
+async fn run_registry(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.guest_args.grants_anything() {
         bail!(
             "--allow, --default-store, --alias and --kv apply to a GUEST; registry components take their grants from the registry"
         );
     }
     let registry = Registry::load(&args.guest_args.configs)?;
+    // HTTP components instantiate per request: the pooling allocator keeps that cheap.
+    let serves_http = registry.auto_start().any(|e| matches!(&e.kind, Kind::Component(c) if c.http.is_some()));
+    let runner = Arc::new(match serves_http {
+        true => args.guest_args.pooled_runner(MAX_HTTP_INSTANCES)?,
+        false => args.guest_args.runner()?,
+    });
     let mut host = Host::new(registry);
     host.start_auto().await?;
     let (stop, shutdown) = tokio::sync::watch::channel(false);

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// The address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Most instances alive at once (slots of wasmtime's pooling allocator);
+    /// requests beyond it wait for a free one.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_instances: u32,
     /// How long requests in flight may go on after Ctrl-C or SIGTERM.
     #[arg(long, value_parser = kvhost::registry::parse_duration, default_value = "10s")]
     stop_timeout: Duration,
@@ -29,7 +33,7 @@ pub struct ServeArgs {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let runner = Arc::new(args.guest_args.runner()?);
+    let runner = Arc::new(args.guest_args.pooled_runner(args.max_instances)?);
     let guest = load(&runner, args.guest.clone()).await?;
     let (kv, host) = args.guest_args.stores().await?;
     let served = match TcpListener::bind(args.addr).await {

@@ -202,3 +202,29 @@ fn the_same_guest_keeps_its_counter_on_kvhost_serve_and_not_on_wasmtime_serve() 
         assert_eq!(ours.get("/counter").body.trim(), n.to_string(), "kvhost serve keeps the store");
     }
 }
+
+#[test]
+fn metrics_count_store_operations_and_requests_by_status() {
+    let served = Served::start(&["--metrics", "127.0.0.1:0"], &http_guest());
+    for _ in 0..3 {
+        assert_eq!(served.get("/counter").status, 200);
+    }
+    assert_eq!(served.get("/kv/absent").status, 404);
+    assert_eq!(served.get("/fault/trap").status, 500);
+    let metrics = served.scrape_metrics();
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body;
+    for line in [
+        r#"kvhost_store_operations_total{store="default",op="increment",outcome="ok"} 3"#,
+        r#"kvhost_store_operations_total{store="default",op="get",outcome="ok"} 1"#,
+        r#"kvhost_store_operation_seconds_count{store="default",op="increment"} 3"#,
+        r#"kvhost_store_entries{store="default"} 1"#,
+        r#"kvhost_http_requests_total{component="http_kv",status="200"} 3"#,
+        r#"kvhost_http_requests_total{component="http_kv",status="404"} 1"#,
+        r#"kvhost_http_requests_total{component="http_kv",status="500"} 1"#,
+        r#"kvhost_http_requests_in_flight{component="http_kv"} 0"#,
+        r#"kvhost_http_request_seconds_count{component="http_kv"} 5"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line:?} in:\n{text}");
+    }
+}

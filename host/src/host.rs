@@ -138,6 +138,13 @@ impl Host {
         Ok(running)
     }
 
+    /// Record the stores' operations in `metrics`, and the requests of HTTP
+    /// components; call it before starting anything.
+    pub fn with_metrics(mut self, metrics: crate::Metrics) -> Self {
+        self.catalog = Catalog::with_metrics(metrics);
+        self
+    }
+
     /// A guest context for a registry component: its grants and default store.
     pub fn kv_ctx(&self, component: &ComponentConfig) -> KvCtx {
         let mut b = KvCtx::builder(self.catalog.clone());
@@ -182,9 +189,11 @@ impl Host {
             tracing::info!(%id, path = %cfg.path.display(), "running component");
             let task = match cfg.http {
                 Some(http) => {
-                    let (id, shutdown, serving) = (id.clone(), shutdown.clone(), serving.clone());
+                    let (shutdown, serving) = (shutdown.clone(), serving.clone());
+                    let metrics = self.catalog.metrics().cloned();
+                    let component = HttpComponent { id: id.clone(), cfg, http, kv, stop_timeout, metrics };
                     tokio::spawn(async move {
-                        let served = serve(&id, &runner, &cfg, http, kv, stop_timeout, shutdown).await;
+                        let served = component.serve(&runner, shutdown).await;
                         drop(serving);
                         served
                     })
@@ -280,40 +289,46 @@ async fn load(runner: &Arc<GuestRunner>, cfg: &ComponentConfig) -> anyhow::Resul
     tokio::task::spawn_blocking(move || loader.load(&path)).await.context("compiling the component failed")?
 }
 
-/// Serve HTTP component `id` at `http.addr` until `shutdown` turns true.
-#[cfg(feature = "serve")]
-async fn serve(
-    id: &str,
-    runner: &Arc<GuestRunner>,
-    cfg: &ComponentConfig,
+/// An HTTP component of the registry, ready to serve.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
+struct HttpComponent {
+    id: String,
+    cfg: ComponentConfig,
     http: crate::registry::HttpConfig,
     kv: KvCtx,
     stop_timeout: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<GuestOutput> {
-    let guest = runner.prepare_http(&load(runner, cfg).await?)?;
-    let listener = tokio::net::TcpListener::bind(http.addr)
-        .await
-        .with_context(|| format!("cannot listen on {} (http.addr)", http.addr))?;
-    tracing::warn!(%id, "serving HTTP on http://{}/", listener.local_addr()?);
-    let server = crate::serve::HttpServer::new(runner.clone(), guest, kv, cfg.limits).stop_timeout(stop_timeout);
-    server
-        .serve(listener, async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await;
-    Ok(GuestOutput { exit_code: 0, stdout: Vec::new(), stderr: Vec::new() })
+    metrics: Option<crate::Metrics>,
 }
 
-#[cfg(not(feature = "serve"))]
-async fn serve(
-    _id: &str,
-    _runner: &Arc<GuestRunner>,
-    _cfg: &ComponentConfig,
-    _http: crate::registry::HttpConfig,
-    _kv: KvCtx,
-    _stop_timeout: Duration,
-    _shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<GuestOutput> {
-    anyhow::bail!("this kvhost was built without the `serve` feature, so it cannot serve `http:` components")
+impl HttpComponent {
+    /// Serve it at `http.addr` until `shutdown` turns true.
+    #[cfg(feature = "serve")]
+    async fn serve(
+        self,
+        runner: &Arc<GuestRunner>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<GuestOutput> {
+        let Self { id, cfg, http, kv, stop_timeout, metrics } = self;
+        let guest = runner.prepare_http(&load(runner, &cfg).await?)?;
+        let listener = tokio::net::TcpListener::bind(http.addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (http.addr)", http.addr))?;
+        tracing::warn!(%id, "serving HTTP on http://{}/", listener.local_addr()?);
+        let mut server =
+            crate::serve::HttpServer::new(runner.clone(), guest, kv, cfg.limits).stop_timeout(stop_timeout);
+        if let Some(metrics) = metrics {
+            server = server.metrics(metrics, id);
+        }
+        server
+            .serve(listener, async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            })
+            .await;
+        Ok(GuestOutput { exit_code: 0, stdout: Vec::new(), stderr: Vec::new() })
+    }
+
+    #[cfg(not(feature = "serve"))]
+    async fn serve(self, _runner: &Arc<GuestRunner>, _shutdown: watch::Receiver<bool>) -> anyhow::Result<GuestOutput> {
+        anyhow::bail!("this kvhost was built without the `serve` feature, so it cannot serve `http:` components")
+    }
 }

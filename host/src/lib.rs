@@ -147,6 +147,7 @@ mod error;
 mod guest;
 mod host;
 mod interfaces;
+mod metrics;
 pub mod registry;
 #[cfg(feature = "serve")]
 mod serve;
@@ -165,8 +166,9 @@ pub use guest::{ComponentCache, DEFAULT_MAX_MEMORY, GuestOutput, GuestRun, Guest
 pub use guest::{HttpPrepared, HttpResponse};
 pub use host::{ComponentExit, Host};
 pub use interfaces::{KvView, add_to_linker_async, add_to_linker_sync};
+pub use metrics::{Metrics, RequestGuard};
 #[cfg(feature = "serve")]
-pub use serve::{DEFAULT_STOP_TIMEOUT, HttpServer};
+pub use serve::{DEFAULT_STOP_TIMEOUT, HttpServer, serve_metrics};
 
 /// SQL stores over sqlx: PostgreSQL, MySQL/MariaDB and SQLite.
 pub mod sql {

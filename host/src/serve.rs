@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::access::KvCtx;
 use crate::guest::{GuestRunner, HttpPrepared};
+use crate::metrics::Metrics;
 use crate::registry::GuestLimits;
 
 /// How long requests in flight may go on after shutdown begins, unless the
@@ -30,12 +31,19 @@ pub struct HttpServer {
     kv: KvCtx,
     limits: GuestLimits,
     stop_timeout: Duration,
+    metrics: Option<(Metrics, String)>,
 }
 
 impl HttpServer {
     /// A server for `guest` (from [`GuestRunner::prepare_http`]).
     pub fn new(runner: Arc<GuestRunner>, guest: HttpPrepared, kv: KvCtx, limits: GuestLimits) -> Self {
-        Self { runner, guest, kv, limits, stop_timeout: DEFAULT_STOP_TIMEOUT }
+        Self { runner, guest, kv, limits, stop_timeout: DEFAULT_STOP_TIMEOUT, metrics: None }
+    }
+
+    /// Record each request in `metrics`, labelled with `component`.
+    pub fn metrics(mut self, metrics: Metrics, component: impl Into<String>) -> Self {
+        self.metrics = Some((metrics, component.into()));
+        self
     }
 
     /// How long requests in flight may go on once `shutdown` resolves.
@@ -69,8 +77,12 @@ impl HttpServer {
             let service = service_fn(move |request| {
                 let server = server.clone();
                 async move {
+                    let guard = server.metrics.as_ref().map(|(m, component)| m.http_request(component));
                     let response =
                         server.runner.handle(&server.guest, request, server.kv.clone(), &server.limits).await;
+                    if let Some(guard) = guard {
+                        guard.finish(response.status().as_u16());
+                    }
                     Ok::<_, Infallible>(response)
                 }
             });
@@ -88,5 +100,49 @@ impl HttpServer {
                 tracing::warn!("requests still in flight after {}: dropped", humantime::format_duration(stop_timeout));
             }
         }
+    }
+}
+
+/// Serve `metrics` as text at `GET /metrics` on `listener` until `shutdown`
+/// resolves.
+pub async fn serve_metrics(metrics: Metrics, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("cannot accept a metrics connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        let metrics = metrics.clone();
+        let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let metrics = metrics.clone();
+            async move {
+                let (status, content_type, body) = match (request.method(), request.uri().path()) {
+                    (&hyper::Method::GET, "/metrics") => (
+                        hyper::StatusCode::OK,
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        metrics.encode(),
+                    ),
+                    _ => (hyper::StatusCode::NOT_FOUND, "text/plain", "GET /metrics\n".to_owned()),
+                };
+                let response = hyper::Response::builder()
+                    .status(status)
+                    .header(hyper::header::CONTENT_TYPE, content_type)
+                    .body(Full::new(Bytes::from(body)))
+                    .expect("a valid response");
+                Ok::<_, Infallible>(response)
+            }
+        });
+        tokio::spawn(async move {
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
     }
 }

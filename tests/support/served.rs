@@ -200,6 +200,16 @@ impl Served {
         reply(self.agent.delete(format!("{}{path}", self.url)).call())
     }
 
+    /// The `/metrics` text of a server started with `--metrics 127.0.0.1:0`.
+    pub fn scrape_metrics(&self) -> Reply {
+        let log = self.log();
+        let url = log
+            .lines()
+            .find_map(|l| l.strip_prefix("Metrics on "))
+            .unwrap_or_else(|| panic!("the server did not say where its metrics are:\n{log}"));
+        reply(self.agent.get(url.trim()).call())
+    }
+
     /// Send SIGTERM and wait for the server to exit; its status and log.
     pub fn stop(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();

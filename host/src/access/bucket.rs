@@ -10,6 +10,7 @@ use super::guarded::Guarded;
 use super::limits::Limits;
 use crate::backend::{Condition, Op, StoreInfo, Versioned};
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 
 /// The default and the largest page of a listing.
 pub(crate) const DEFAULT_PAGE: u32 = 1000;
@@ -238,8 +239,10 @@ impl Bucket {
         checked: Result<()>,
         call: impl FnOnce() -> Op<'a, T> + Send + 'a,
     ) -> Op<'a, T> {
-        if tracing::enabled!(target: "kvhost::store", tracing::Level::DEBUG) {
-            return Op::pending(traced(self.id(), op, len, self.work(checked, call)));
+        let traced = tracing::enabled!(target: "kvhost::store", tracing::Level::DEBUG);
+        if traced || self.store.metrics.is_some() {
+            let metrics = self.store.metrics.as_ref();
+            return Op::pending(observed(self.id(), op, len, traced, metrics, self.work(checked, call)));
         }
         if let Err(e) = checked {
             return Op::ready(Err(e));
@@ -269,8 +272,25 @@ impl Bucket {
     }
 }
 
-/// `work` inside a `kv` span that records how it ended and how long it took.
-async fn traced<T>(store: &str, op: &'static str, len: usize, work: impl Future<Output = Result<T>>) -> Result<T> {
+/// `work`, with how it ended and how long it took recorded in `metrics` and,
+/// if `traced`, in a `kv` span.
+async fn observed<T>(
+    store: &str,
+    op: &'static str,
+    len: usize,
+    traced: bool,
+    metrics: Option<&Metrics>,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    if !traced {
+        let started = Instant::now();
+        let result = work.await;
+        let outcome = result.as_ref().map_or_else(Error::kind, |_| "ok");
+        if let Some(m) = metrics {
+            m.store_op(store, op, outcome, started.elapsed());
+        }
+        return result;
+    }
     use tracing::Instrument as _;
     let span = tracing::debug_span!(
         target: "kvhost::store",
@@ -284,7 +304,11 @@ async fn traced<T>(store: &str, op: &'static str, len: usize, work: impl Future<
     let started = Instant::now();
     let result = work.instrument(span.clone()).await;
     let outcome = result.as_ref().map_or_else(Error::kind, |_| "ok");
-    span.record("outcome", outcome).record("duration_us", started.elapsed().as_micros() as u64);
+    let took = started.elapsed();
+    if let Some(m) = metrics {
+        m.store_op(store, op, outcome, took);
+    }
+    span.record("outcome", outcome).record("duration_us", took.as_micros() as u64);
     tracing::debug!(target: "kvhost::store", parent: &span, outcome, "done");
     result
 }

@@ -9,11 +9,15 @@ use super::grant::Grant;
 use super::guarded::Guarded;
 use super::limits::Limits;
 use crate::backend::SharedStore;
+use crate::metrics::Metrics;
 
 /// The stores guests and the embedder can open now, shared by every guest of
 /// a host. Cloning is cheap and shares the same set.
 #[derive(Clone, Default)]
-pub struct Catalog(Arc<DashMap<String, Arc<Guarded>>>);
+pub struct Catalog {
+    stores: Arc<DashMap<String, Arc<Guarded>>>,
+    metrics: Option<Metrics>,
+}
 
 impl Catalog {
     /// An empty catalog.
@@ -21,23 +25,35 @@ impl Catalog {
         Self::default()
     }
 
+    /// An empty catalog whose stores record their operations (and, for
+    /// memory stores, their entry counts) in `metrics`.
+    pub fn with_metrics(metrics: Metrics) -> Self {
+        Self { stores: Arc::default(), metrics: Some(metrics) }
+    }
+
+    /// Where this catalog's stores record their operations, if anywhere.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.metrics.as_ref()
+    }
+
     /// Make `store` openable under its ID (`info().id`), guarded by
     /// `limits`, replacing any store with that ID.
     pub fn insert(&self, store: SharedStore, limits: Limits) {
-        self.0.insert(store.info().id.clone(), Arc::new(Guarded::new(store, limits)));
+        let guarded = Guarded::new(store, limits, self.metrics.clone());
+        self.stores.insert(guarded.store.info().id.clone(), Arc::new(guarded));
     }
 
     /// Stop serving `id` to new opens; buckets already open keep working.
     /// Whether a store had that ID.
     pub fn remove(&self, id: &str) -> bool {
-        self.0.remove(id).is_some()
+        self.stores.remove(id).is_some()
     }
 
     /// The backend of store `id`, for the host's own upkeep (cleanup). Guests
     /// and embedders use [`Catalog::open`] or [`crate::KvCtx::open`], which
     /// apply the store's rules.
     pub fn backend(&self, id: &str) -> Option<SharedStore> {
-        self.0.get(id).map(|g| g.store.clone())
+        self.stores.get(id).map(|g| g.store.clone())
     }
 
     /// A bucket on store `id` with every key, read and write: the host's own
@@ -48,24 +64,24 @@ impl Catalog {
 
     /// Operations on store `id` in flight now, from every bucket together.
     pub fn in_flight(&self, id: &str) -> Option<u32> {
-        self.0.get(id).map(|g| g.gate.in_flight())
+        self.stores.get(id).map(|g| g.gate.in_flight())
     }
 
     /// Operations on store `id` waiting now for a slot under its
     /// `max_concurrency`.
     pub fn waiting(&self, id: &str) -> Option<u32> {
-        self.0.get(id).map(|g| g.gate.waiting())
+        self.stores.get(id).map(|g| g.gate.waiting())
     }
 
     /// IDs of the running stores, sorted.
     pub fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.0.iter().map(|e| e.key().clone()).collect();
+        let mut ids: Vec<String> = self.stores.iter().map(|e| e.key().clone()).collect();
         ids.sort();
         ids
     }
 
     pub(crate) fn guarded(&self, id: &str) -> Option<Arc<Guarded>> {
-        self.0.get(id).map(|g| g.value().clone())
+        self.stores.get(id).map(|g| g.value().clone())
     }
 }
 

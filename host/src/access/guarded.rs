@@ -10,11 +10,16 @@ pub(crate) struct Guarded {
     pub(crate) store: SharedStore,
     pub(crate) limits: Limits,
     pub(crate) gate: Gate,
+    /// Where its operations are recorded, if anywhere.
+    pub(crate) metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Guarded {
-    pub(crate) fn new(store: SharedStore, limits: Limits) -> Self {
+    pub(crate) fn new(store: SharedStore, limits: Limits, metrics: Option<crate::metrics::Metrics>) -> Self {
         let gate = Gate::new(limits.max_concurrency, limits.max_concurrency_wait);
-        Self { store, limits, gate }
+        if let Some(m) = &metrics {
+            m.watch_store(&store);
+        }
+        Self { store, limits, gate, metrics }
     }
 }

@@ -51,6 +51,11 @@ pub(crate) static DATABASE_KINDS: &[&DatabaseKind] = &[
 pub trait Store: Send + Sync + 'static {
     /// What this store is.
     fn info(&self) -> &StoreInfo;
+    /// How many entries the store holds now, if it knows without I/O (for
+    /// metrics). Default `None`.
+    fn entries(&self) -> Option<u64> {
+        None
+    }
     /// The value under `key`, or `None` if it is absent or expired.
     fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>>;
     /// Insert or overwrite `key`. `ttl` of `None` never expires.

@@ -361,6 +361,10 @@ impl Store for MemoryStore {
         &self.info
     }
 
+    fn entries(&self) -> Option<u64> {
+        Some(self.len.load(Ordering::Relaxed))
+    }
+
     fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
         MemoryStore::get(self, key).into()
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use kvhost::registry::{GuestLimits, Registry};
-use kvhost::{Bucket, Catalog, Grant, GuestRunner, Host, KvCtx, Limits, MemoryStore};
+use kvhost::{Bucket, Catalog, Grant, GuestRunner, Host, KvCtx, Limits, MemoryStore, Metrics};
 
 #[derive(clap::Args)]
 pub struct GuestArgs {
@@ -38,6 +38,11 @@ pub struct GuestArgs {
     /// in the cache ($KVHOST_CACHE_DIR, else ~/.cache/kvhost).
     #[arg(long)]
     pub no_cache: bool,
+    /// Serve Prometheus metrics (store operations, HTTP requests) at
+    /// http://HOST:PORT/metrics.
+    #[cfg(feature = "serve")]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl GuestArgs {
@@ -62,17 +67,33 @@ impl GuestArgs {
         with_cache(GuestRunner::pooled(instances)?, self.no_cache)
     }
 
+    /// With --metrics: a set of metrics, its endpoint listening.
+    pub async fn metrics(&self) -> anyhow::Result<Option<Metrics>> {
+        #[cfg(feature = "serve")]
+        if let Some(addr) = self.metrics {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--metrics: cannot listen on {addr}"))?;
+            eprintln!("Metrics on http://{}/metrics", listener.local_addr()?);
+            let metrics = Metrics::new();
+            tokio::spawn(kvhost::serve_metrics(metrics.clone(), listener, std::future::pending()));
+            return Ok(Some(metrics));
+        }
+        Ok(None)
+    }
+
     /// The stores the guest may open: one in-memory default store without
-    /// --config, else the registry's stores it is granted, started. The
-    /// host, if any, must be shut down when the guest is done.
-    pub async fn stores(&self) -> anyhow::Result<(KvCtx, Option<Host>)> {
+    /// --config, else the registry's stores it is granted, started, their
+    /// operations recorded in `metrics` if given. The host, if any, must be
+    /// shut down when the guest is done.
+    pub async fn stores(&self, metrics: Option<Metrics>) -> anyhow::Result<(KvCtx, Option<Host>)> {
         if self.configs.is_empty() {
             if let Some(id) = self.allow.first().map(|g| &g.store).or(self.default_store.as_ref()) {
                 bail!(
                     "--allow/--default-store {id} needs --config: without a registry the guest gets one in-memory store"
                 );
             }
-            let catalog = Catalog::new();
+            let catalog = metrics.map_or_else(Catalog::new, Catalog::with_metrics);
             catalog.insert(Arc::new(MemoryStore::builder("default").max_size(0).build()), Limits::default());
             preset(catalog.open("default").context("the default store is not running")?, &self.kv).await?;
             let mut b = KvCtx::builder(catalog).default_store("default");
@@ -83,6 +104,9 @@ impl GuestArgs {
         }
         let registry = Registry::load(&self.configs)?;
         let mut host = Host::new(registry);
+        if let Some(metrics) = metrics {
+            host = host.with_metrics(metrics);
+        }
         let mut wanted: Vec<String> = self.allow.iter().map(|g| g.store.clone()).collect();
         wanted.extend(self.default_store.clone());
         for id in &wanted {

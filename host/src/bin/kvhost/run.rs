@@ -33,7 +33,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let runner = Arc::new(args.guest_args.runner()?);
     let limits = args.guest_args.limits();
-    let (kv, host) = args.guest_args.stores().await?;
+    let metrics = args.guest_args.metrics().await?;
+    let (kv, host) = args.guest_args.stores(metrics).await?;
     let name = guest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let run = GuestRun { name, args: args.args, env: args.env, kv, limits, stdio: Stdio::Inherit };
     let loader = runner.clone();
@@ -66,6 +67,9 @@ async fn run_registry(args: RunArgs) -> anyhow::Result<ExitCode> {
         false => args.guest_args.runner()?,
     });
     let mut host = Host::new(registry);
+    if let Some(metrics) = args.guest_args.metrics().await? {
+        host = host.with_metrics(metrics);
+    }
     host.start_auto().await?;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let signal = tokio::spawn(async move {

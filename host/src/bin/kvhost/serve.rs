@@ -35,12 +35,18 @@ pub struct ServeArgs {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runner = Arc::new(args.guest_args.pooled_runner(args.max_instances)?);
     let guest = load(&runner, args.guest.clone()).await?;
-    let (kv, host) = args.guest_args.stores().await?;
+    let metrics = args.guest_args.metrics().await?;
+    let (kv, host) = args.guest_args.stores(metrics.clone()).await?;
     let served = match TcpListener::bind(args.addr).await {
         Ok(listener) => {
             let addr = listener.local_addr()?;
             eprintln!("Serving HTTP on http://{addr}/");
-            let server = HttpServer::new(runner, guest, kv, args.guest_args.limits()).stop_timeout(args.stop_timeout);
+            let mut server =
+                HttpServer::new(runner, guest, kv, args.guest_args.limits()).stop_timeout(args.stop_timeout);
+            if let Some(metrics) = metrics {
+                let name = args.guest.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                server = server.metrics(metrics, name);
+            }
             let stopped = async {
                 crate::signal::stopped().await;
                 eprintln!("stopping: finishing requests in flight");

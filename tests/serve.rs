@@ -10,11 +10,17 @@ use kvhost_tests::{kvhost, rust_guest, text};
 /// 8 clients × 25 requests to `/counter` at once: every answer is distinct
 /// and the counter ends at exactly 200 more than it started.
 fn counter_counts_every_concurrent_request(served: &Served, start: u64) {
+    counter_counts(served, start, 8, 25);
+}
+
+/// `clients` clients × `each` requests to `/counter` at once: every answer
+/// is distinct and the counter ends at exactly that many more than it started.
+fn counter_counts(served: &Served, start: u64, clients: u64, each: u64) {
     let answers: Vec<u64> = thread::scope(|s| {
-        let clients: Vec<_> = (0..8)
+        let clients: Vec<_> = (0..clients)
             .map(|_| {
                 s.spawn(|| {
-                    (0..25)
+                    (0..each)
                         .map(|_| {
                             let r = served.get("/counter");
                             assert_eq!(r.status, 200, "{r:?}");
@@ -28,7 +34,7 @@ fn counter_counts_every_concurrent_request(served: &Served, start: u64) {
     });
     let mut sorted = answers.clone();
     sorted.sort_unstable();
-    assert_eq!(sorted, (start + 1..=start + 200).collect::<Vec<_>>(), "each request counted once");
+    assert_eq!(sorted, (start + 1..=start + clients * each).collect::<Vec<_>>(), "each request counted once");
 }
 
 /// The counter over one store: 200 concurrent requests, then a new server on
@@ -226,5 +232,37 @@ fn metrics_count_store_operations_and_requests_by_status() {
         r#"kvhost_http_request_seconds_count{component="http_kv"} 5"#,
     ] {
         assert!(text.lines().any(|l| l == line), "no line {line:?} in:\n{text}");
+    }
+}
+
+/// The Python HTTP guest (componentize-py) on `config`'s store, or the
+/// in-memory default store: counting under concurrency and the JSON API.
+fn python_guest_serves(config: Option<&str>) {
+    let Some(guest) = kvhost_tests::guests::guest(kvhost_tests::guests::Lang::PythonHttp) else { return };
+    let args: Vec<&str> = match config {
+        Some(config) => vec!["--config", config, "--default-store", "app:kv"],
+        None => Vec::new(),
+    };
+    let served = Served::start(&args, &guest);
+    counter_counts(&served, 0, 4, 5);
+    assert_eq!(served.put("/kv/user:1", "ada").status, 204);
+    assert_eq!(served.put("/kv/team:1", "core").status, 204);
+    assert_eq!(served.get("/kv/user:1").body, "ada");
+    assert_eq!(served.get("/kv?prefix=user:").body.trim(), r#"["user:1"]"#);
+    assert_eq!(served.delete("/kv/user:1").status, 204);
+    assert_eq!(served.get("/kv/user:1").status, 404);
+}
+
+#[test]
+fn python_http_guest_keeps_state_on_memory_sqlite_and_postgres() {
+    python_guest_serves(None);
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_dir = dir.path().join("sqlite");
+    std::fs::create_dir_all(&sqlite_dir).unwrap();
+    if let Some(config) = sqlite(&sqlite_dir) {
+        python_guest_serves(Some(&config));
+    }
+    if let Some(config) = postgres(dir.path()) {
+        python_guest_serves(Some(&config));
     }
 }

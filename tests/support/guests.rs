@@ -17,6 +17,8 @@ pub enum Lang {
     JavaScript,
     /// guest-examples/c, wit-bindgen c + clang + wasm-tools.
     C,
+    /// guest-examples/python-http, componentize-py: an HTTP guest.
+    PythonHttp,
 }
 
 impl Lang {
@@ -26,6 +28,7 @@ impl Lang {
             Lang::Python => "python",
             Lang::JavaScript => "javascript",
             Lang::C => "c",
+            Lang::PythonHttp => "python-http",
         }
     }
 
@@ -35,6 +38,7 @@ impl Lang {
             Lang::Python => "kvdemo-py",
             Lang::JavaScript => "kvdemo-js",
             Lang::C => "kvdemo-c",
+            Lang::PythonHttp => "http-kv-py",
         }
     }
 }
@@ -61,7 +65,7 @@ pub fn guest(lang: Lang) -> Option<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.is_file())
-        .chain([root.join("wit/store.wit")])
+        .chain([root.join("wit/store.wit"), root.join("wit/http.wit")])
         .collect();
     let newest = sources.iter().map(|p| modified(p)).max().unwrap();
     if wasm.is_file() && modified(&wasm) >= newest {

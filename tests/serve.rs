@@ -163,7 +163,11 @@ fn registry_http_components_on_two_addresses_share_their_stores() {
     let registry = dir.path().join("registry.yaml");
     std::fs::write(
         &registry,
-        format!("namespace: app\nentries:\n  - {{name: kv, kind: store.memory}}\n{}{}", component("a"), component("b")),
+        format!(
+            "namespace: app\nmetrics: {{addr: \"127.0.0.1:0\"}}\nentries:\n  - {{name: kv, kind: store.memory}}\n{}{}",
+            component("a"),
+            component("b")
+        ),
     )
     .unwrap();
     let served = Served::registry(&registry, 2);
@@ -171,6 +175,15 @@ fn registry_http_components_on_two_addresses_share_their_stores() {
     for n in 1..=20u64 {
         let url = &served.urls[(n % 2) as usize];
         assert_eq!(served.get_at(url, "/counter").body.trim(), n.to_string(), "one store behind both addresses");
+    }
+    // The registry's metrics.addr: each component's requests, and the store's.
+    let text = served.scrape_metrics().body;
+    for line in [
+        r#"kvhost_http_requests_total{component="app:a",status="200"} 10"#,
+        r#"kvhost_http_requests_total{component="app:b",status="200"} 10"#,
+        r#"kvhost_store_operations_total{store="app:kv",op="increment",outcome="ok"} 20"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line:?} in:\n{text}");
     }
     let (status, log) = served.stop();
     assert!(status.success(), "SIGTERM stops the servers cleanly ({status}):\n{log}");

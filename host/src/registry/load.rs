@@ -35,16 +35,23 @@ pub(crate) fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), C
 
 const COMMON_FIELDS: &[&str] = &["name", "kind", "meta", "lifecycle"];
 
-/// Parse one registry file: the entries that are valid, and the problems of the
-/// others. Problems in one entry do not hide problems in the next.
-pub(crate) fn parse_file(file: &Path, text: &str) -> (Vec<Entry>, Vec<ConfigError>) {
-    match parse_file_inner(file, text) {
-        Ok(parsed) => parsed,
-        Err(e) => (Vec::new(), vec![e]),
-    }
+/// One registry file: the entries that are valid, the problems of the
+/// others, and its top-level settings.
+#[derive(Default)]
+pub(crate) struct Parsed {
+    pub entries: Vec<Entry>,
+    pub errors: Vec<ConfigError>,
+    /// `metrics.addr`: where to serve Prometheus metrics.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
-fn parse_file_inner(file: &Path, text: &str) -> Result<(Vec<Entry>, Vec<ConfigError>), ConfigError> {
+/// Parse one registry file. Problems in one entry do not hide problems in
+/// the next.
+pub(crate) fn parse_file(file: &Path, text: &str) -> Parsed {
+    parse_file_inner(file, text).unwrap_or_else(|e| Parsed { errors: vec![e], ..Parsed::default() })
+}
+
+fn parse_file_inner(file: &Path, text: &str) -> Result<Parsed, ConfigError> {
     let top_at = Location { file: file.to_owned(), entry: None };
     let doc: Value = serde_yaml::from_str(text).map_err(|e| top_at.error(None, format!("not valid YAML: {e}")))?;
     let mut top = Fields::new(doc, top_at.clone(), "")?;
@@ -74,7 +81,21 @@ fn parse_file_inner(file: &Path, text: &str) -> Result<(Vec<Entry>, Vec<ConfigEr
         Ok((namespace, entries))
     })();
     let (namespace, items) = header?;
-    top.finish(&["version", "namespace", "entries"])?;
+    let metrics = match top.nested("metrics")? {
+        Some(mut m) => {
+            let addr = m.required_string("addr")?;
+            let addr = addr.parse().map_err(|_| {
+                m.error(
+                    "addr",
+                    format!("`{addr}` is not an address to listen on: expected IP:PORT such as 127.0.0.1:9090"),
+                )
+            })?;
+            m.finish(&["addr"])?;
+            Some(addr)
+        }
+        None => None,
+    };
+    top.finish(&["version", "namespace", "entries", "metrics"])?;
 
     let mut entries = Vec::new();
     let mut errors = Vec::new();
@@ -84,7 +105,7 @@ fn parse_file_inner(file: &Path, text: &str) -> Result<(Vec<Entry>, Vec<ConfigEr
             Err(e) => errors.push(e),
         }
     }
-    Ok((entries, errors))
+    Ok(Parsed { entries, errors, metrics })
 }
 
 fn parse_entry(file: &Path, namespace: &str, index: usize, mut item: Value) -> Result<Entry, ConfigError> {

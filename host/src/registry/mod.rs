@@ -29,6 +29,8 @@ pub use kind::{ComponentConfig, DatabaseEntry, GuestLimits, HttpConfig, Kind, St
 pub struct Registry {
     entries: Vec<Entry>,
     by_id: HashMap<String, usize>,
+    /// Top-level `metrics.addr`, and the file that set it.
+    metrics: Option<(std::net::SocketAddr, PathBuf)>,
 }
 
 impl Registry {
@@ -71,10 +73,21 @@ impl Registry {
         let mut errors = Vec::new();
         let mut registry = Registry::default();
         for (file, text) in sources {
-            let (entries, problems) = load::parse_file(file, text);
-            errors.extend(problems);
-            for e in entries {
+            let parsed = load::parse_file(file, text);
+            errors.extend(parsed.errors);
+            for e in parsed.entries {
                 registry.insert(e, &mut errors);
+            }
+            match (&registry.metrics, parsed.metrics) {
+                (Some((first, _)), Some(addr)) if *first == addr => {}
+                (Some((_, first_file)), Some(_)) => errors.push(ConfigError {
+                    file: file.to_owned(),
+                    entry: None,
+                    field: Some("metrics.addr".into()),
+                    message: format!("metrics are already served as {} says; set it in one file", first_file.display()),
+                }),
+                (None, Some(addr)) => registry.metrics = Some((addr, file.to_owned())),
+                (_, None) => {}
             }
         }
         // Entries that failed to parse are not "missing": references to them
@@ -84,6 +97,12 @@ impl Registry {
         errors.extend(graph::check_cycles(&registry.entries, &registry.by_id));
         errors.extend(graph::check_overlaps(&registry.entries));
         if errors.is_empty() { Ok(registry) } else { Err(RegistryError(errors)) }
+    }
+
+    /// Where the registry asks for Prometheus metrics to be served
+    /// (top-level `metrics: {addr: HOST:PORT}`), if anywhere.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
     fn insert(&mut self, entry: Entry, errors: &mut Vec<ConfigError>) {

@@ -871,3 +871,29 @@ fn rejects_http_components_naming_the_field() {
     component_rejects("http: \"127.0.0.1:8081\"", "http", "expected a mapping");
     component_rejects("http: {addr: \"127.0.0.1:8081\"}, args: [x]", "args", "an HTTP component takes requests");
 }
+
+#[test]
+fn parses_the_registry_metrics_address() {
+    let r = load("namespace: app\nmetrics: {addr: \"127.0.0.1:9090\"}\nentries: []\n").unwrap();
+    assert_eq!(r.metrics_addr(), Some("127.0.0.1:9090".parse().unwrap()));
+    assert_eq!(load("namespace: app\nentries: []\n").unwrap().metrics_addr(), None);
+}
+
+#[test]
+fn rejects_a_metrics_address_naming_the_field() {
+    rejects("namespace: app\nmetrics: {addr: nowhere}\nentries: []\n", None, Some("metrics.addr"), "expected IP:PORT");
+    rejects("namespace: app\nmetrics: {}\nentries: []\n", None, Some("metrics.addr"), "is required");
+}
+
+#[test]
+fn rejects_two_files_that_serve_metrics_at_different_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), "namespace: a\nmetrics: {addr: \"127.0.0.1:9090\"}\nentries: []\n")
+        .unwrap();
+    std::fs::write(dir.path().join("b.yaml"), "namespace: b\nmetrics: {addr: \"127.0.0.1:9091\"}\nentries: []\n")
+        .unwrap();
+    let err = Registry::load(&[dir.path()]).expect_err("rejected");
+    let e = &err.errors()[0];
+    assert!(e.file.ends_with("b.yaml") && e.field.as_deref() == Some("metrics.addr"), "{err}");
+    assert!(e.message.contains("a.yaml"), "{err}");
+}

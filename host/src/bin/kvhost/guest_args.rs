@@ -71,13 +71,7 @@ impl GuestArgs {
     pub async fn metrics(&self) -> anyhow::Result<Option<Metrics>> {
         #[cfg(feature = "serve")]
         if let Some(addr) = self.metrics {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("--metrics: cannot listen on {addr}"))?;
-            eprintln!("Metrics on http://{}/metrics", listener.local_addr()?);
-            let metrics = Metrics::new();
-            tokio::spawn(kvhost::serve_metrics(metrics.clone(), listener, std::future::pending()));
-            return Ok(Some(metrics));
+            return serve_metrics(addr, "--metrics").await.map(Some);
         }
         Ok(None)
     }
@@ -196,4 +190,16 @@ async fn preset(bucket: Bucket, pairs: &[(String, String)]) -> anyhow::Result<()
         bucket.set(k, v.as_bytes(), None).await.with_context(|| format!("--kv {k}"))?;
     }
     Ok(())
+}
+
+/// A set of metrics served at `http://ADDR/metrics` (`what` names the
+/// setting in errors).
+#[cfg(feature = "serve")]
+pub async fn serve_metrics(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<Metrics> {
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("{what}: cannot listen on {addr}"))?;
+    eprintln!("Metrics on http://{}/metrics", listener.local_addr()?);
+    let metrics = Metrics::new();
+    tokio::spawn(kvhost::serve_metrics(metrics.clone(), listener, std::future::pending()));
+    Ok(metrics)
 }

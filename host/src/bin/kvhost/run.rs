@@ -66,8 +66,15 @@ async fn run_registry(args: RunArgs) -> anyhow::Result<ExitCode> {
         true => args.guest_args.pooled_runner(MAX_HTTP_INSTANCES)?,
         false => args.guest_args.runner()?,
     });
+    // --metrics, else the registry's metrics.addr.
+    #[cfg_attr(not(feature = "serve"), allow(unused_mut))]
+    let mut metrics = args.guest_args.metrics().await?;
+    #[cfg(feature = "serve")]
+    if let (None, Some(addr)) = (&metrics, registry.metrics_addr()) {
+        metrics = Some(crate::guest_args::serve_metrics(addr, "metrics.addr").await?);
+    }
     let mut host = Host::new(registry);
-    if let Some(metrics) = args.guest_args.metrics().await? {
+    if let Some(metrics) = metrics {
         host = host.with_metrics(metrics);
     }
     host.start_auto().await?;

@@ -68,6 +68,18 @@ impl Fields {
         }
     }
 
+    /// `{addr: IP:PORT}` under `name`, if present: an address to listen
+    /// on (`example` shows one in the error).
+    pub fn listen_addr(&mut self, name: &str, example: &str) -> Result<Option<std::net::SocketAddr>> {
+        let Some(mut f) = self.nested(name)? else { return Ok(None) };
+        let addr = f.required_string("addr")?;
+        let parsed = addr.parse().map_err(|_| {
+            f.error("addr", format!("`{addr}` is not an address to listen on: expected IP:PORT such as {example}"))
+        })?;
+        f.finish(&["addr"])?;
+        Ok(Some(parsed))
+    }
+
     pub fn required_string(&mut self, name: &str) -> Result<String> {
         match self.string(name)? {
             Some(s) if !s.trim().is_empty() => Ok(s),

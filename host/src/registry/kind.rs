@@ -225,20 +225,7 @@ impl ComponentConfig {
             limits.timeout = l.duration("timeout")?.filter(|d| !d.is_zero());
             l.finish(&["max_memory", "timeout"])?;
         }
-        let http = match f.nested("http")? {
-            Some(mut h) => {
-                let addr = h.required_string("addr")?;
-                let addr = addr.parse().map_err(|_| {
-                    h.error(
-                        "addr",
-                        format!("`{addr}` is not an address to listen on: expected IP:PORT such as 127.0.0.1:8081"),
-                    )
-                })?;
-                h.finish(&["addr"])?;
-                Some(HttpConfig { addr })
-            }
-            None => None,
-        };
+        let http = f.listen_addr("http", "127.0.0.1:8081")?.map(|addr| HttpConfig { addr });
         if http.is_some() && !args.is_empty() {
             return Err(f.error("args", "an HTTP component takes requests, not arguments: remove args or http"));
         }

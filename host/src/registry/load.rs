@@ -81,20 +81,7 @@ fn parse_file_inner(file: &Path, text: &str) -> Result<Parsed, ConfigError> {
         Ok((namespace, entries))
     })();
     let (namespace, items) = header?;
-    let metrics = match top.nested("metrics")? {
-        Some(mut m) => {
-            let addr = m.required_string("addr")?;
-            let addr = addr.parse().map_err(|_| {
-                m.error(
-                    "addr",
-                    format!("`{addr}` is not an address to listen on: expected IP:PORT such as 127.0.0.1:9090"),
-                )
-            })?;
-            m.finish(&["addr"])?;
-            Some(addr)
-        }
-        None => None,
-    };
+    let metrics = top.listen_addr("metrics", "127.0.0.1:9090")?;
     top.finish(&["version", "namespace", "entries", "metrics"])?;
 
     let mut entries = Vec::new();

@@ -14,7 +14,7 @@ fn have(tool: &str) -> bool {
     match Command::new(tool).arg("--version").output() {
         Ok(out) if out.status.success() => true,
         _ if !databases_required() => {
-            eprintln!("SKIPPED: {tool} is not installed; .ci/run installs it");
+            eprintln!("SKIPPED: {tool} is not installed; scripts/setup.sh installs it");
             false
         }
         other => panic!("{tool} is required in CI: {other:?}"),

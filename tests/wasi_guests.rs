@@ -122,7 +122,7 @@ fn draft_guest_runs_unchanged_under_wasmtime_and_kvhost() {
     let out = match wasmtime {
         Ok(out) => out,
         Err(e) if !databases_required() => {
-            eprintln!("SKIPPED: the wasmtime CLI is not installed ({e}); .ci/run installs it");
+            eprintln!("SKIPPED: the wasmtime CLI is not installed ({e}); scripts/setup.sh installs it");
             return;
         }
         Err(e) => panic!("the wasmtime CLI is required in CI: {e}"),

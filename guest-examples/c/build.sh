@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 out="${1:-../../target/guests/c/kvdemo-c.wasm}"
 adapter="${ADAPTER:-../../target/guests/c/wasi_snapshot_preview1.reactor.wasm}"
 for tool in wit-bindgen clang wasm-tools; do
-    command -v "$tool" >/dev/null || { echo "$tool not found; .ci/run installs it" >&2; exit 127; }
+    command -v "$tool" >/dev/null || { echo "$tool not found; scripts/setup.sh installs it" >&2; exit 127; }
 done
 [ -f "$adapter" ] || { echo "no WASI adapter at $adapter; set ADAPTER" >&2; exit 127; }
 work="$(mktemp -d)"

@@ -84,7 +84,7 @@ pub fn guest(lang: Lang) -> Option<PathBuf> {
     if !out.status.success() {
         // build.sh exits 127 when a tool is not installed.
         if out.status.code() == Some(127) && !databases_required() {
-            eprintln!("SKIPPED: the {} toolchain is not installed; .ci/run installs it:\n{log}", lang.name());
+            eprintln!("SKIPPED: the {} toolchain is not installed; scripts/setup.sh installs it:\n{log}", lang.name());
             return None;
         }
         panic!("building guest-examples/{} failed:\n{log}", lang.name());

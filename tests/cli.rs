@@ -270,3 +270,28 @@ fn errors_naming_the_flag_for_an_empty_default_or_repeated_alias() {
     let out = kvhost(&["run", "--config", &reg, "--alias", "x", g]);
     assert!(text(&out).1.contains("--alias names the default store; with --config, give it with --default-store"));
 }
+
+#[test]
+fn errors_in_one_line_when_the_guest_is_not_webassembly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.wasm");
+    std::fs::write(&file, "not a component").unwrap();
+    let out = kvhost(&["run", "--no-cache", file.to_str().unwrap()]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("notes.wasm") && err.contains("is not a WebAssembly file"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn errors_saying_how_to_make_a_component_from_a_core_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("module.wasm");
+    // The smallest core module: magic, version 1, no sections.
+    std::fs::write(&file, b"\0asm\x01\0\0\0").unwrap();
+    let out = kvhost(&["run", "--no-cache", file.to_str().unwrap()]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("is a core WebAssembly module, not a component"), "{err}");
+    assert!(err.contains("wasm32-wasip2") && err.contains("wasm-tools component new"), "{err}");
+}

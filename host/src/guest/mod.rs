@@ -182,9 +182,12 @@ impl GuestRunner {
     /// on a blocking thread ([`tokio::task::spawn_blocking`]).
     pub fn load(&self, path: &Path) -> anyhow::Result<Component> {
         let started = Instant::now();
-        let loaded = std::fs::read(path).map_err(anyhow::Error::from).and_then(|bytes| match &self.cache {
-            Some(cache) => cache.load(&self.engine, &bytes),
-            None => Ok((Component::new(&self.engine, &bytes)?, Source::Compiled)),
+        let loaded = std::fs::read(path).map_err(anyhow::Error::from).and_then(|bytes| {
+            check_is_component(&bytes)?;
+            match &self.cache {
+                Some(cache) => cache.load(&self.engine, &bytes),
+                None => Ok((Component::new(&self.engine, &bytes)?, Source::Compiled)),
+            }
         });
         let (component, source) = loaded.with_context(|| format!("cannot load component {}", path.display()))?;
         tracing::debug!(path = %path.display(), ?source, elapsed = ?started.elapsed(), "component loaded");
@@ -255,6 +258,24 @@ impl GuestRunner {
         };
         Ok(GuestOutput { exit_code, stdout, stderr })
     }
+}
+
+/// Refuse, with what to do about it, a file that is not a WebAssembly
+/// component: not WebAssembly at all, or a core module.
+fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        anyhow::bail!("it is not a WebAssembly file (those start with \\0asm)");
+    }
+    // Bytes 4..8: version and layer; a core module is version 1, layer 0.
+    if bytes[4..8] == [1, 0, 0, 0] {
+        anyhow::bail!(
+            "it is a core WebAssembly module, not a component: build for the wasm32-wasip2 target, or wrap it with \
+             `wasm-tools component new MODULE.wasm --adapt wasi_snapshot_preview1.reactor.wasm -o COMPONENT.wasm` \
+             (the adapter comes from wasmtime's releases or the crate wasi-preview1-component-adapter-provider)"
+        );
+    }
+    Ok(())
 }
 
 impl GuestRunner {

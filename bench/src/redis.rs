@@ -236,23 +236,7 @@ fn batches(report: &mut Report, prefix: &str) -> anyhow::Result<()> {
     let cfg = RedisDatabaseConfig { port: proxy.port, ..RedisDatabaseConfig::local() };
     let db = Arc::new(rt.block_on(RedisDatabase::connect("bench:proxied", &cfg))?);
     let store = rt.block_on(RedisStore::open("bench:batch", db, &format!("{prefix}batch:"), Arc::new(SystemClock)))?;
-    let entries: Vec<(String, Vec<u8>)> = (0..1000).map(|i| (format!("batch-key-{i:06}"), vec![7u8; 100])).collect();
-    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
-    let trips = || proxy.round_trips.load(std::sync::atomic::Ordering::Relaxed);
-    let before = trips();
-    let start = Instant::now();
-    store.set_many(&entries, None).wait()?;
-    let set_ns = start.elapsed().as_nanos() as f64;
-    let set_trips = trips() - before;
-    let start = Instant::now();
-    let got = store.get_many(&keys).wait()?;
-    let get_ns = start.elapsed().as_nanos() as f64;
-    let get_trips = trips() - before - set_trips;
-    anyhow::ensure!(got.iter().all(Option::is_some), "batch get missed keys");
-    report.add_value("11.redis.set_many_1000", set_ns, "ns", None);
-    report.add_value("11.redis.set_many_1000.round_trips", set_trips as f64, "trips", Some(1.0));
-    report.add_value("11.redis.get_many_1000", get_ns, "ns", None);
-    report.add_value("11.redis.get_many_1000.round_trips", get_trips as f64, "trips", Some(1.0));
+    crate::roundtrips::measure_batches(report, "11.redis", &store, &proxy, &crate::roundtrips::batch_of_1000())?;
     store.clear().wait()?;
     Ok(())
 }

@@ -31,6 +31,48 @@ pub struct Proxy {
     pub pings: Arc<AtomicU64>,
 }
 
+impl Proxy {
+    /// Round trips counted so far.
+    pub fn trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+}
+
+/// The keys and 100-byte values of a batch of 1000.
+pub fn batch_of_1000() -> Vec<(String, Vec<u8>)> {
+    (0..1000).map(|i| (format!("batch-key-{i:06}"), vec![7u8; 100])).collect()
+}
+
+/// One `set-many` then one `get-many` of `entries` through `store`, which
+/// talks to its server through `proxy`: the time and round trips of each,
+/// reported as `NAME.set_many_1000` and `NAME.get_many_1000` (at most one
+/// round trip each).
+pub fn measure_batches(
+    report: &mut crate::measure::Report,
+    name: &str,
+    store: &dyn kvhost::Store,
+    proxy: &Proxy,
+    entries: &[(String, Vec<u8>)],
+) -> anyhow::Result<()> {
+    use kvhost::Wait as _;
+    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+    let before = proxy.trips();
+    let start = std::time::Instant::now();
+    store.set_many(entries, None).wait()?;
+    let set_ns = start.elapsed().as_nanos() as f64;
+    let set_trips = proxy.trips() - before;
+    let start = std::time::Instant::now();
+    let got = store.get_many(&keys).wait()?;
+    let get_ns = start.elapsed().as_nanos() as f64;
+    let get_trips = proxy.trips() - before - set_trips;
+    anyhow::ensure!(got.iter().all(Option::is_some), "batch get missed keys");
+    report.add_value(&format!("{name}.set_many_1000"), set_ns, "ns", None);
+    report.add_value(&format!("{name}.set_many_1000.round_trips"), set_trips as f64, "trips", Some(1.0));
+    report.add_value(&format!("{name}.get_many_1000"), get_ns, "ns", None);
+    report.add_value(&format!("{name}.get_many_1000.round_trips"), get_trips as f64, "trips", Some(1.0));
+    Ok(())
+}
+
 const LONE_SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
 
 /// The wire protocol the proxy relays, which says where a round trip begins.

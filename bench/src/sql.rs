@@ -283,30 +283,16 @@ fn batch(report: &mut Report, rt: &tokio::runtime::Runtime, names: &TableNames) 
     cfg.pool.max_idle = 1;
     let db = Arc::new(rt.block_on(SqlDatabase::connect("bench:proxied", &cfg))?);
     let store = rt.block_on(SqlStore::open("bench:batch", db.clone(), names, Arc::new(SystemClock)))?;
-    let entries: Vec<(String, Vec<u8>)> = (0..1000).map(|i| (format!("batch-key-{i:06}"), vec![7u8; 100])).collect();
-    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
-    let trips = || proxy.round_trips.load(std::sync::atomic::Ordering::Relaxed);
+    let entries = crate::roundtrips::batch_of_1000();
     // Once to prepare the statements on the connection, then measured.
+    let keys: Vec<String> = entries.iter().map(|(k, _)| k.clone()).collect();
     store.set_many(&entries, None).wait()?;
     store.get_many(&keys).wait()?;
-    let before = trips();
-    let start = Instant::now();
-    store.set_many(&entries, None).wait()?;
-    let set_ns = start.elapsed().as_nanos() as f64;
-    let set_trips = trips() - before;
-    let start = Instant::now();
-    let got = store.get_many(&keys).wait()?;
-    let get_ns = start.elapsed().as_nanos() as f64;
-    let get_trips = trips() - before - set_trips;
-    anyhow::ensure!(got.iter().all(Option::is_some), "batch get missed keys");
+    crate::roundtrips::measure_batches(report, "6.postgres", &store, &proxy, &entries)?;
     println!(
         "  pool pings on release seen so far: {} (sqlx 0.9 pings each connection it takes back)",
         proxy.pings.load(std::sync::atomic::Ordering::Relaxed)
     );
-    report.add_value("6.postgres.set_many_1000", set_ns, "ns", None);
-    report.add_value("6.postgres.set_many_1000.round_trips", set_trips as f64, "trips", Some(1.0));
-    report.add_value("6.postgres.get_many_1000", get_ns, "ns", None);
-    report.add_value("6.postgres.get_many_1000.round_trips", get_trips as f64, "trips", Some(1.0));
     rt.block_on(db.close());
     Ok(())
 }

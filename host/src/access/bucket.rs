@@ -282,34 +282,32 @@ async fn observed<T>(
     metrics: Option<&Metrics>,
     work: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    if !traced {
-        let started = Instant::now();
-        let result = work.await;
-        let outcome = result.as_ref().map_or_else(Error::kind, |_| "ok");
-        if let Some(m) = metrics {
-            m.store_op(store, op, outcome, started.elapsed());
-        }
-        return result;
-    }
     use tracing::Instrument as _;
-    let span = tracing::debug_span!(
-        target: "kvhost::store",
-        "kv",
-        store,
-        op,
-        key_len = len,
-        outcome = tracing::field::Empty,
-        duration_us = tracing::field::Empty,
-    );
+    let span = traced.then(|| {
+        tracing::debug_span!(
+            target: "kvhost::store",
+            "kv",
+            store,
+            op,
+            key_len = len,
+            outcome = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        )
+    });
     let started = Instant::now();
-    let result = work.instrument(span.clone()).await;
+    let result = match &span {
+        Some(span) => work.instrument(span.clone()).await,
+        None => work.await,
+    };
     let outcome = result.as_ref().map_or_else(Error::kind, |_| "ok");
     let took = started.elapsed();
     if let Some(m) = metrics {
         m.store_op(store, op, outcome, took);
     }
-    span.record("outcome", outcome).record("duration_us", took.as_micros() as u64);
-    tracing::debug!(target: "kvhost::store", parent: &span, outcome, "done");
+    if let Some(span) = span {
+        span.record("outcome", outcome).record("duration_us", took.as_micros() as u64);
+        tracing::debug!(target: "kvhost::store", parent: &span, outcome, "done");
+    }
     result
 }
 

@@ -60,19 +60,7 @@ impl HttpServer {
         let this = Arc::new(self);
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
-        loop {
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, go on.
-                        tracing::warn!("cannot accept a connection: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
+        while let Some((stream, peer)) = next_connection(&listener, shutdown.as_mut(), "a connection").await {
             let server = this.clone();
             let service = service_fn(move |request| {
                 let server = server.clone();
@@ -109,18 +97,7 @@ pub async fn serve_metrics(metrics: Metrics, listener: TcpListener, shutdown: im
     use http_body_util::Full;
     use hyper::body::Bytes;
     tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!("cannot accept a metrics connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => return,
-        };
+    while let Some((stream, _)) = next_connection(&listener, shutdown.as_mut(), "a metrics connection").await {
         let metrics = metrics.clone();
         let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let metrics = metrics.clone();
@@ -144,5 +121,27 @@ pub async fn serve_metrics(metrics: Metrics, listener: TcpListener, shutdown: im
         tokio::spawn(async move {
             let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
+    }
+}
+
+/// The next connection on `listener`, or `None` once `shutdown` resolves.
+/// An accept that fails (out of file descriptors and the like) is logged as
+/// failing to accept `what`, and retried after a pause.
+async fn next_connection(
+    listener: &TcpListener,
+    mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+    what: &str,
+) -> Option<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => return Some(accepted),
+                Err(e) => {
+                    tracing::warn!("cannot accept {what}: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut shutdown => return None,
+        }
     }
 }

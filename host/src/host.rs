@@ -208,7 +208,7 @@ impl Host {
                         stdio: Stdio::Inherit,
                     };
                     tokio::spawn(async move {
-                        let component = load(&runner, &cfg).await?;
+                        let component = runner.load_async(&cfg.path).await?;
                         runner.run(&component, run).await
                     })
                 }
@@ -283,12 +283,6 @@ fn spawn_cleanup(store: SharedStore, interval: Duration) -> Option<Cleanup> {
     Some(Cleanup { stop, task })
 }
 
-/// Compile (or load from the cache) a component, off the worker threads.
-async fn load(runner: &Arc<GuestRunner>, cfg: &ComponentConfig) -> anyhow::Result<wasmtime::component::Component> {
-    let (loader, path) = (runner.clone(), cfg.path.clone());
-    tokio::task::spawn_blocking(move || loader.load(&path)).await.context("compiling the component failed")?
-}
-
 /// An HTTP component of the registry, ready to serve.
 #[cfg_attr(not(feature = "serve"), allow(dead_code))]
 struct HttpComponent {
@@ -309,7 +303,7 @@ impl HttpComponent {
         mut shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<GuestOutput> {
         let Self { id, cfg, http, kv, stop_timeout, metrics } = self;
-        let guest = runner.prepare_http(&load(runner, &cfg).await?)?;
+        let guest = runner.prepare_http(&runner.load_async(&cfg.path).await?)?;
         let listener = tokio::net::TcpListener::bind(http.addr)
             .await
             .with_context(|| format!("cannot listen on {} (http.addr)", http.addr))?;

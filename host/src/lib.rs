@@ -161,7 +161,10 @@ pub use backend::{
     Condition, Database, Op, SharedDatabase, SharedStore, Store, StoreInfo, Versioned, add_decimal, value_version,
 };
 pub use error::{Error, Result};
-pub use guest::{ComponentCache, DEFAULT_MAX_MEMORY, GuestOutput, GuestRun, GuestRunner, Prepared, Source, Stdio};
+pub use guest::{
+    ComponentCache, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, GuestOutput, GuestRun, GuestRunner, Prepared, Source,
+    Stdio,
+};
 #[cfg(feature = "serve")]
 pub use guest::{HttpPrepared, HttpResponse};
 pub use host::{ComponentExit, Host};

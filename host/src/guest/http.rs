@@ -129,8 +129,7 @@ impl GuestRunner {
                 stopped
             })
         });
-        let response = receiver.await;
-        match response {
+        match receiver.await {
             Ok(Ok(response)) => return response,
             Ok(Err(code)) => tracing::warn!("http handler answered with an error: {code:?}"),
             Err(_) => match task.await {

@@ -36,6 +36,11 @@ use crate::registry::GuestLimits;
 /// Ctrl-C, and how often a computing guest yields its thread.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// How many instances of an HTTP guest `kvhost serve` and a registry's HTTP
+/// components keep alive at once (the size of a [`GuestRunner::pooled`]),
+/// unless told otherwise.
+pub const DEFAULT_MAX_INSTANCES: u32 = 1000;
+
 /// Most bytes of output kept from a guest whose output is captured.
 const CAPTURE_LIMIT: usize = 16 << 20;
 
@@ -178,8 +183,8 @@ impl GuestRunner {
     }
 
     /// Load and compile a component file, or load it from the cache.
-    /// Compiling takes seconds for a large component: async callers run it
-    /// on a blocking thread ([`tokio::task::spawn_blocking`]).
+    /// Compiling takes seconds for a large component: async callers use
+    /// [`GuestRunner::load_async`].
     pub fn load(&self, path: &Path) -> anyhow::Result<Component> {
         let started = Instant::now();
         let loaded = std::fs::read(path).map_err(anyhow::Error::from).and_then(|bytes| {
@@ -192,6 +197,13 @@ impl GuestRunner {
         let (component, source) = loaded.with_context(|| format!("cannot load component {}", path.display()))?;
         tracing::debug!(path = %path.display(), ?source, elapsed = ?started.elapsed(), "component loaded");
         Ok(component)
+    }
+
+    /// [`GuestRunner::load`] on a blocking thread, so that compiling does
+    /// not hold up the runtime's workers.
+    pub async fn load_async(self: &Arc<Self>, path: impl Into<std::path::PathBuf>) -> anyhow::Result<Component> {
+        let (loader, path) = (self.clone(), path.into());
+        tokio::task::spawn_blocking(move || loader.load(&path)).await.context("compiling the component failed")?
     }
 
     /// Stop every running and future guest of this runner ("interrupted"),
@@ -280,9 +292,10 @@ fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
 
 impl GuestRunner {
     /// A wasmtime store for one instance (once a slot is free, if pooled):
-    /// its WASI context, its stores, its memory budget, and an epoch callback that yields at every tick and
-    /// stops the guest when interrupted or past `limits.timeout` (returned as
-    /// a [`Limiter`] for the waits).
+    /// its WASI context, its stores, its memory budget, and an epoch
+    /// callback that yields at every tick and stops the guest when
+    /// interrupted or past `limits.timeout` (returned as a [`Limiter`] for
+    /// the waits).
     async fn store(&self, wasi: WasiCtx, kv: KvCtx, limits: &GuestLimits) -> (Store<GuestState>, Limiter) {
         let slot = match &self.slots {
             Some(slots) => Some(slots.clone().acquire_owned().await.expect("the slots are never closed")),

@@ -37,9 +37,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (kv, host) = args.guest_args.stores(metrics).await?;
     let name = guest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let run = GuestRun { name, args: args.args, env: args.env, kv, limits, stdio: Stdio::Inherit };
-    let loader = runner.clone();
-    let component = tokio::task::spawn_blocking(move || loader.load(&guest)).await?;
-    let result = match component {
+    let result = match runner.load_async(&guest).await {
         Ok(component) => runner.run(&component, run).await,
         Err(e) => Err(e),
     };
@@ -49,9 +47,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let code = result?.exit_code;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
-
-/// Most instances of a registry's HTTP components alive at once.
-const MAX_HTTP_INSTANCES: u32 = 1000;
 
 async fn run_registry(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.guest_args.grants_anything() {
@@ -63,7 +58,7 @@ async fn run_registry(args: RunArgs) -> anyhow::Result<ExitCode> {
     // HTTP components instantiate per request: the pooling allocator keeps that cheap.
     let serves_http = registry.auto_start().any(|e| matches!(&e.kind, Kind::Component(c) if c.http.is_some()));
     let runner = Arc::new(match serves_http {
-        true => args.guest_args.pooled_runner(MAX_HTTP_INSTANCES)?,
+        true => args.guest_args.pooled_runner(kvhost::DEFAULT_MAX_INSTANCES)?,
         false => args.guest_args.runner()?,
     });
     // --metrics, else the registry's metrics.addr.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kvhost::{GuestRunner, HttpPrepared, HttpServer};
+use kvhost::HttpServer;
 use tokio::net::TcpListener;
 
 use crate::guest_args::GuestArgs;
@@ -22,7 +22,7 @@ pub struct ServeArgs {
     addr: SocketAddr,
     /// Most instances alive at once (slots of wasmtime's pooling allocator);
     /// requests beyond it wait for a free one.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = kvhost::DEFAULT_MAX_INSTANCES, value_parser = clap::value_parser!(u32).range(1..))]
     max_instances: u32,
     /// How long requests in flight may go on after Ctrl-C or SIGTERM.
     #[arg(long, value_parser = kvhost::registry::parse_duration, default_value = "10s")]
@@ -34,7 +34,7 @@ pub struct ServeArgs {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runner = Arc::new(args.guest_args.pooled_runner(args.max_instances)?);
-    let guest = load(&runner, args.guest.clone()).await?;
+    let guest = runner.prepare_http(&runner.load_async(&args.guest).await?).context("cannot serve it")?;
     let metrics = args.guest_args.metrics().await?;
     let (kv, host) = args.guest_args.stores(metrics.clone()).await?;
     let served = match TcpListener::bind(args.addr).await {
@@ -60,12 +60,4 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         host.shutdown().await;
     }
     served
-}
-
-/// Compile (or load from the cache) and link the guest, off the runtime's
-/// worker threads.
-async fn load(runner: &Arc<GuestRunner>, path: PathBuf) -> anyhow::Result<HttpPrepared> {
-    let loader = runner.clone();
-    let component = tokio::task::spawn_blocking(move || loader.load(&path)).await??;
-    runner.prepare_http(&component).context("cannot serve it")
 }

@@ -173,7 +173,9 @@ pub use metrics::{Metrics, RequestGuard};
 #[cfg(feature = "serve")]
 pub use serve::{DEFAULT_STOP_TIMEOUT, HttpServer, serve_metrics};
 
-/// SQL stores over sqlx: PostgreSQL, MySQL/MariaDB and SQLite.
+/// SQL stores over sqlx: PostgreSQL, MySQL/MariaDB and SQLite, each behind
+/// its cargo feature (`postgres`, `mysql`, `sqlite`; all on by default).
+#[cfg(feature = "sql")]
 pub mod sql {
     pub use crate::backend::sql::*;
 }

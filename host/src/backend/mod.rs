@@ -15,6 +15,7 @@ pub mod memory;
 mod op;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "sql")]
 pub mod sql;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crate::error::{Error, Result};
 /// Every `store.*` kind this build knows.
 pub(crate) static STORE_KINDS: &[&StoreKind] = &[
     &memory::KIND,
+    #[cfg(feature = "sql")]
     &sql::STORE_KIND,
     #[cfg(feature = "redis")]
     &redis::STORE_KIND,
@@ -34,11 +36,25 @@ pub(crate) static STORE_KINDS: &[&StoreKind] = &[
 
 /// Every `db.*` kind this build knows.
 pub(crate) static DATABASE_KINDS: &[&DatabaseKind] = &[
+    #[cfg(feature = "postgres")]
     &sql::POSTGRES_KIND,
+    #[cfg(feature = "mysql")]
     &sql::MYSQL_KIND,
+    #[cfg(feature = "sqlite")]
     &sql::SQLITE_KIND,
     #[cfg(feature = "redis")]
     &redis::DATABASE_KIND,
+];
+
+/// The kinds a build may leave out, each with the cargo feature that brings
+/// it, so that a registry naming one is told which feature to build with.
+pub(crate) static OPTIONAL_KINDS: &[(&str, &str)] = &[
+    ("store.sql", "`sqlite`, `postgres` or `mysql`"),
+    ("db.sql.postgres", "`postgres`"),
+    ("db.sql.mysql", "`mysql`"),
+    ("db.sql.sqlite", "`sqlite`"),
+    ("store.redis", "`redis`"),
+    ("db.redis", "`redis`"),
 ];
 
 /// A key-value store backend.

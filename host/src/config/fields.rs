@@ -109,6 +109,7 @@ impl Fields {
         }
     }
 
+    #[cfg_attr(not(any(feature = "sql", feature = "redis")), allow(dead_code))]
     pub fn port(&mut self, name: &str) -> Result<Option<u16>> {
         match self.u64(name)? {
             None => Ok(None),

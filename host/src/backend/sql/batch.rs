@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use sqlx::Row as _;
 
-use super::database::{Pool, with_pool};
+#[cfg(feature = "postgres")]
+use super::database::Pool;
+use super::database::with_pool;
 use super::store::SqlStore;
 use crate::error::Result;
 
@@ -27,6 +29,9 @@ impl SqlStore {
         let dialect = self.db.dialect();
         let found: HashMap<String, Vec<u8>> = async {
             let mut found = HashMap::new();
+            // PostgreSQL takes the keys as one array parameter.
+            #[cfg(feature = "postgres")]
+            #[allow(irrefutable_let_patterns)]
             if let Pool::Postgres(p) = &self.db.pool {
                 let rows = sqlx::query(self.sql.get_any.clone()).bind(&wanted).bind(now).fetch_all(p).await?;
                 for r in rows {
@@ -67,6 +72,8 @@ impl SqlStore {
         let dialect = self.db.dialect();
         let version = self.versioned().then(|| self.version_floor());
         let written = async {
+            #[cfg(feature = "postgres")]
+            #[allow(irrefutable_let_patterns)]
             if let Pool::Postgres(p) = &self.db.pool {
                 let values: Vec<&[u8]> = order.iter().map(|k| last[k]).collect();
                 let exp = vec![expires; order.len()];
@@ -75,20 +82,19 @@ impl SqlStore {
                     Some(v) => q.bind(vec![v; order.len()]),
                     None => q,
                 };
-                q.execute(p).await.map(drop)
-            } else {
-                with_pool!(&self.db.pool, p => {
-                    let mut tx = p.begin().await?;
-                    for chunk in order.chunks(CHUNK) {
-                        let q = chunk.iter().fold(sqlx::query(dialect.set_rows(&self.names, chunk.len())), |q, k| {
-                            let q = q.bind(*k).bind(last[k]).bind(expires);
-                            match version { Some(v) => q.bind(v), None => q }
-                        });
-                        q.execute(&mut *tx).await?;
-                    }
-                    tx.commit().await
-                })
+                return q.execute(p).await.map(drop);
             }
+            with_pool!(&self.db.pool, p => {
+                let mut tx = p.begin().await?;
+                for chunk in order.chunks(CHUNK) {
+                    let q = chunk.iter().fold(sqlx::query(dialect.set_rows(&self.names, chunk.len())), |q, k| {
+                        let q = q.bind(*k).bind(last[k]).bind(expires);
+                        match version { Some(v) => q.bind(v), None => q }
+                    });
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            })
         };
         written.await.map_err(|e| self.err(e))
     }
@@ -101,25 +107,26 @@ impl SqlStore {
         }
         let dialect = self.db.dialect();
         let deleted = async {
+            #[cfg(feature = "postgres")]
+            #[allow(irrefutable_let_patterns)]
             if let Pool::Postgres(p) = &self.db.pool {
-                sqlx::query(self.sql.delete_any.clone())
+                return sqlx::query(self.sql.delete_any.clone())
                     .bind(&wanted)
                     .bind(now)
                     .execute(p)
                     .await
-                    .map(|r| r.rows_affected())
-            } else {
-                with_pool!(&self.db.pool, p => {
-                    let mut tx = p.begin().await?;
-                    let mut n = 0;
-                    for chunk in wanted.chunks(CHUNK) {
-                        let q = chunk.iter().fold(sqlx::query(dialect.delete_in(&self.names, chunk.len())), |q, k| q.bind(*k));
-                        n += q.bind(now).execute(&mut *tx).await?.rows_affected();
-                    }
-                    tx.commit().await?;
-                    Ok(n)
-                })
+                    .map(|r| r.rows_affected());
             }
+            with_pool!(&self.db.pool, p => {
+                let mut tx = p.begin().await?;
+                let mut n = 0;
+                for chunk in wanted.chunks(CHUNK) {
+                    let q = chunk.iter().fold(sqlx::query(dialect.delete_in(&self.names, chunk.len())), |q, k| q.bind(*k));
+                    n += q.bind(now).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            })
         };
         deleted.await.map_err(|e| self.err(e))
     }

@@ -24,6 +24,7 @@ pub(crate) static STORE_KIND: StoreKind = StoreKind {
 };
 
 /// `db.sql.postgres`: a PostgreSQL server.
+#[cfg(feature = "postgres")]
 pub(crate) static POSTGRES_KIND: DatabaseKind = DatabaseKind {
     name: "db.sql.postgres",
     fields: SqlDatabaseConfig::SERVER_FIELDS,
@@ -31,6 +32,7 @@ pub(crate) static POSTGRES_KIND: DatabaseKind = DatabaseKind {
 };
 
 /// `db.sql.mysql`: a MySQL or MariaDB server.
+#[cfg(feature = "mysql")]
 pub(crate) static MYSQL_KIND: DatabaseKind = DatabaseKind {
     name: "db.sql.mysql",
     fields: SqlDatabaseConfig::SERVER_FIELDS,
@@ -38,6 +40,7 @@ pub(crate) static MYSQL_KIND: DatabaseKind = DatabaseKind {
 };
 
 /// `db.sql.sqlite`: a SQLite file, or `:memory:`.
+#[cfg(feature = "sqlite")]
 pub(crate) static SQLITE_KIND: DatabaseKind = DatabaseKind {
     name: "db.sql.sqlite",
     fields: SqlDatabaseConfig::SQLITE_FIELDS,
@@ -98,7 +101,9 @@ impl Default for PoolConfig {
 }
 
 impl SqlDatabaseConfig {
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) const SERVER_FIELDS: &[&str] = &["host", "port", "database", "username", "password", "options", "pool"];
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) const SQLITE_FIELDS: &[&str] = &["file", "options", "pool"];
 
     pub(crate) fn parse(dialect: Dialect, f: &mut Fields, yaml_file: &Path) -> Result<Self> {

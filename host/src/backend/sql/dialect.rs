@@ -42,8 +42,11 @@ pub(crate) struct Statements {
     /// Replaces a row's value and expiry.
     pub update: SqlStr,
     /// PostgreSQL only: get, set and delete many keys in one statement with arrays.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub get_any: SqlStr,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub set_any: SqlStr,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub delete_any: SqlStr,
 }
 

@@ -9,8 +9,17 @@ mod database;
 mod dialect;
 mod store;
 
+#[cfg(feature = "mysql")]
+pub(crate) use config::MYSQL_KIND;
+#[cfg(feature = "postgres")]
+pub(crate) use config::POSTGRES_KIND;
+#[cfg(feature = "sqlite")]
+pub(crate) use config::SQLITE_KIND;
+pub(crate) use config::STORE_KIND;
 pub use config::{DatabaseTarget, PoolConfig, SqlDatabaseConfig, SqlStoreConfig, TableNames};
-pub(crate) use config::{MYSQL_KIND, POSTGRES_KIND, SQLITE_KIND, STORE_KIND};
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("kvhost's feature `sql` needs a database: enable `sqlite`, `postgres` or `mysql`");
 pub use database::SqlDatabase;
 pub use dialect::Dialect;
 pub use store::SqlStore;

@@ -37,8 +37,8 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     let (sqlite_dir, pg_dir) = (dir.path().join("sqlite"), dir.path().join("pg"));
     std::fs::create_dir_all(&sqlite_dir)?;
     std::fs::create_dir_all(&pg_dir)?;
-    let sqlite_reg = sqlite(&sqlite_dir).ok_or_else(|| anyhow::anyhow!("SQLite registry"))?;
-    let pg_reg = postgres(&pg_dir).ok_or_else(|| anyhow::anyhow!("PostgreSQL is needed for the serve group"))?;
+    let sqlite_reg = sqlite(&sqlite_dir);
+    let pg_reg = postgres(&pg_dir);
     let servers: Vec<(&str, Served)> = vec![
         ("wasmtime_serve", Served::wasmtime(&guest)),
         ("kvhost_serve.memory", Served::start(&[], &guest)),

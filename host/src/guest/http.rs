@@ -66,18 +66,9 @@ impl GuestRunner {
     /// Link an HTTP component (one that exports `wasi:http/incoming-handler`)
     /// once, so that each request only instantiates it.
     pub fn prepare_http(&self, component: &Component) -> anyhow::Result<HttpPrepared> {
-        let pre = self.linker.instantiate_pre(component).map_err(|e| {
-            anyhow::Error::from(e).context(
-                "the component's imports cannot be satisfied (kvhost links WASI 0.2, wasi:http, kvhost:store and \
-                 wasi:keyvalue)",
-            )
-        })?;
-        let pre = ProxyPre::new(pre).map_err(|e| {
-            anyhow::Error::from(e).context(
-                "the component is not an HTTP handler: it does not export wasi:http/incoming-handler (a command \
-                 exporting wasi:cli/run is started with `kvhost run`)",
-            )
-        })?;
+        let pre = self.linker.instantiate_pre(component).map_err(super::diagnose::link_error)?;
+        let pre = ProxyPre::new(pre)
+            .map_err(|_| super::diagnose::not_runnable(&self.engine, component, "wasi:http/incoming-handler"))?;
         Ok(HttpPrepared(pre))
     }
 

@@ -7,6 +7,7 @@
 //! runtime's few worker threads.
 
 mod component_cache;
+mod diagnose;
 #[cfg(feature = "serve")]
 mod http;
 mod memory_budget;
@@ -214,14 +215,8 @@ impl GuestRunner {
 
     /// Link a command component once, so that each run only instantiates it.
     pub fn prepare(&self, component: &Component) -> anyhow::Result<Prepared> {
-        let pre = self.linker.instantiate_pre(component).map_err(|e| {
-            anyhow::Error::from(e).context(
-                "the component's imports cannot be satisfied (kvhost links WASI 0.2, kvhost:store and wasi:keyvalue)",
-            )
-        })?;
-        let pre = CommandPre::new(pre).map_err(|e| {
-            anyhow::Error::from(e).context("the component is not a command: it does not export wasi:cli/run")
-        })?;
+        let pre = self.linker.instantiate_pre(component).map_err(diagnose::link_error)?;
+        let pre = CommandPre::new(pre).map_err(|_| diagnose::not_runnable(&self.engine, component, "wasi:cli/run"))?;
         Ok(Prepared(pre))
     }
 

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::access::{Grant, Limits, check_names};
-use crate::backend::{DATABASE_KINDS, DatabaseConfig, DatabaseKind, STORE_KINDS, StoreConfig, StoreKind};
+use crate::backend::{
+    DATABASE_KINDS, DatabaseConfig, DatabaseKind, OPTIONAL_KINDS, STORE_KINDS, StoreConfig, StoreKind,
+};
 use crate::config::{ConfigError, Fields, type_name};
 
 type Result<T> = std::result::Result<T, ConfigError>;
@@ -102,17 +104,31 @@ impl Kind {
     }
 
     /// Parse the kind-specific fields of an entry declared in `file`, and
-    /// the names of the fields this kind accepts.
-    pub(crate) fn parse(kind: &str, f: &mut Fields, file: &Path) -> Result<(Kind, Vec<&'static str>)> {
+    /// the names of the fields this kind accepts. Problems that leave the
+    /// rest of the entry readable go to `problems`, so that an entry's
+    /// every problem is reported at once; the error is one that does not.
+    pub(crate) fn parse(
+        kind: &str,
+        f: &mut Fields,
+        file: &Path,
+        problems: &mut Vec<ConfigError>,
+    ) -> Result<(Kind, Vec<&'static str>)> {
         if let Some(k) = STORE_KINDS.iter().find(|k| k.name == kind) {
-            return parse_store(k, f, file);
+            return parse_store(k, f, file, problems);
         }
         if let Some(k) = DATABASE_KINDS.iter().find(|k| k.name == kind) {
             let config = (k.parse)(f, file)?;
             return Ok((Kind::Database(DatabaseEntry { kind: k, config }), k.fields.to_vec()));
         }
         if kind == "wasm.component" {
-            return Ok((Kind::Component(ComponentConfig::parse(f, file)?), ComponentConfig::FIELDS.to_vec()));
+            return Ok((Kind::Component(ComponentConfig::parse(f, file, problems)), ComponentConfig::FIELDS.to_vec()));
+        }
+        // Not compiled in (known kinds returned above).
+        if let Some((_, feature)) = OPTIONAL_KINDS.iter().find(|(k, _)| *k == kind) {
+            return Err(f.error(
+                "kind",
+                format!("kind `{kind}` is not in this build of kvhost: build it with cargo feature {feature}"),
+            ));
         }
         let known: Vec<&str> = kinds().collect();
         Err(f.error("kind", format!("unknown kind `{kind}`; this build knows: {}", known.join(", "))))
@@ -129,12 +145,26 @@ const STORE_FIELDS: &[&str] = &[
     "max_concurrency_wait",
 ];
 
-fn parse_store(kind: &'static StoreKind, f: &mut Fields, file: &Path) -> Result<(Kind, Vec<&'static str>)> {
-    let database = if kind.databases.is_empty() { None } else { Some(f.required_string("database")?) };
+/// `result`'s value, or (its error kept in `problems`) the default.
+fn keep<T: Default>(problems: &mut Vec<ConfigError>, result: Result<T>) -> T {
+    result.unwrap_or_else(|e| {
+        problems.push(e);
+        T::default()
+    })
+}
+
+fn parse_store(
+    kind: &'static StoreKind,
+    f: &mut Fields,
+    file: &Path,
+    problems: &mut Vec<ConfigError>,
+) -> Result<(Kind, Vec<&'static str>)> {
+    let database =
+        if kind.databases.is_empty() { None } else { keep(problems, f.required_string("database").map(Some)) };
+    let cleanup_interval = keep(problems, f.duration("cleanup_interval")).unwrap_or(kind.cleanup_interval);
+    let limits = keep(problems, parse_limits(f));
     let config = (kind.parse)(f, file)?;
-    let cleanup_interval = f.duration("cleanup_interval")?.unwrap_or(kind.cleanup_interval);
-    let limits = parse_limits(f)?;
-    let database_field = database.as_ref().map(|_| "database");
+    let database_field = (!kind.databases.is_empty()).then_some("database");
     let fields = kind.fields.iter().copied().chain(database_field).chain(STORE_FIELDS.iter().copied()).collect();
     Ok((Kind::Store(StoreEntry { kind, database, cleanup_interval, limits, config }), fields))
 }
@@ -201,35 +231,45 @@ pub struct GuestLimits {
 impl ComponentConfig {
     const FIELDS: &[&str] = &["path", "stores", "default_store", "args", "env", "limits", "http"];
 
-    fn parse(f: &mut Fields, file: &Path) -> Result<Self> {
-        let raw = f.required_string("path")?;
+    /// Every field is read whatever the others hold: each problem goes to
+    /// `problems`, and what could be read stays for the registry's checks
+    /// across entries (such as stores that are not declared).
+    fn parse(f: &mut Fields, file: &Path, problems: &mut Vec<ConfigError>) -> Self {
+        let raw = keep(problems, f.required_string("path"));
         let base = file.parent().unwrap_or(Path::new("."));
         let path = base.join(&raw);
-        if !path.is_file() {
-            return Err(f.error(
+        if !raw.is_empty() && !path.is_file() {
+            problems.push(f.error(
                 "path",
                 format!("component file {} does not exist (paths are relative to the YAML file)", path.display()),
             ));
         }
-        let stores = parse_grants(f)?;
-        let default_store = f.string("default_store")?;
+        let stores = keep(problems, parse_grants(f));
+        let default_store = keep(problems, f.string("default_store"));
         // The default store is granted too: an alias may not take its ID.
         let mut names = stores.clone();
         names.extend(default_store.iter().map(Grant::new));
-        check_names(&names).map_err(|(i, message)| f.error(&format!("stores[{i}].as"), message))?;
-        let args = f.string_list("args")?;
-        let env = f.string_map("env")?;
+        if let Err((i, message)) = check_names(&names) {
+            problems.push(f.error(&format!("stores[{i}].as"), message));
+        }
+        let args = keep(problems, f.string_list("args"));
+        let env = keep(problems, f.string_map("env"));
+        let limits = keep(problems, Self::parse_limits(f));
+        let http = keep(problems, f.listen_addr("http", "127.0.0.1:8081")).map(|addr| HttpConfig { addr });
+        if http.is_some() && !args.is_empty() {
+            problems.push(f.error("args", "an HTTP component takes requests, not arguments: remove args or http"));
+        }
+        Self { path, stores, default_store, args, env, limits, http }
+    }
+
+    fn parse_limits(f: &mut Fields) -> Result<GuestLimits> {
         let mut limits = GuestLimits::default();
         if let Some(mut l) = f.nested("limits")? {
             limits.max_memory = l.size("max_memory")?;
             limits.timeout = l.duration("timeout")?.filter(|d| !d.is_zero());
             l.finish(&["max_memory", "timeout"])?;
         }
-        let http = f.listen_addr("http", "127.0.0.1:8081")?.map(|addr| HttpConfig { addr });
-        if http.is_some() && !args.is_empty() {
-            return Err(f.error("args", "an HTTP component takes requests, not arguments: remove args or http"));
-        }
-        Ok(Self { path, stores, default_store, args, env, limits, http })
+        Ok(limits)
     }
 }
 

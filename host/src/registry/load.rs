@@ -87,7 +87,10 @@ fn parse_file_inner(file: &Path, text: &str) -> Result<Parsed, ConfigError> {
     let mut entries = Vec::new();
     let mut errors = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        match parse_entry(file, &namespace, i, item) {
+        // An entry with problems that could still be read is kept, so that
+        // the checks across entries report its other problems too; the
+        // registry as a whole fails on any problem.
+        match parse_entry(file, &namespace, i, item, &mut errors) {
             Ok(e) => entries.push(e),
             Err(e) => errors.push(e),
         }
@@ -95,7 +98,14 @@ fn parse_file_inner(file: &Path, text: &str) -> Result<Parsed, ConfigError> {
     Ok(Parsed { entries, errors, metrics })
 }
 
-fn parse_entry(file: &Path, namespace: &str, index: usize, mut item: Value) -> Result<Entry, ConfigError> {
+/// One entry; problems that leave it readable go to `problems`.
+fn parse_entry(
+    file: &Path,
+    namespace: &str,
+    index: usize,
+    mut item: Value,
+    problems: &mut Vec<ConfigError>,
+) -> Result<Entry, ConfigError> {
     let mut at = Location { file: file.to_owned(), entry: Some(format!("{namespace}:<entries[{index}]>")) };
     let name = match item.get("name") {
         Some(Value::String(n)) if valid_name(n) => n.clone(),
@@ -116,10 +126,15 @@ fn parse_entry(file: &Path, namespace: &str, index: usize, mut item: Value) -> R
     f.take("name");
     f.take("meta");
     let kind_name = f.required_string("kind")?;
-    let lifecycle = Lifecycle::parse(f.nested("lifecycle")?)?;
-    let (kind, kind_fields) = Kind::parse(&kind_name, &mut f, file)?;
+    let lifecycle = f.nested("lifecycle").and_then(Lifecycle::parse).unwrap_or_else(|e| {
+        problems.push(e);
+        Lifecycle::default()
+    });
+    let (kind, kind_fields) = Kind::parse(&kind_name, &mut f, file, problems)?;
     let known: Vec<&str> = COMMON_FIELDS.iter().chain(&kind_fields).copied().collect();
-    f.finish(&known)?;
+    if let Err(e) = f.finish(&known) {
+        problems.push(e);
+    }
     Ok(Entry { id, file: file.to_owned(), lifecycle, kind })
 }
 

@@ -214,6 +214,21 @@ fn rejects_unknown_kind() {
     );
 }
 
+/// A kind left out of a build is refused naming the cargo feature that
+/// brings it; each of those features exists in this crate and, in the
+/// default build, brings its kind.
+#[test]
+fn every_optional_kind_names_the_feature_that_brings_it() {
+    let manifest: toml_features::Features = toml_features::parse(include_str!("../../Cargo.toml"));
+    for (kind, features) in crate::backend::OPTIONAL_KINDS {
+        for feature in features.split('`').skip(1).step_by(2) {
+            assert!(manifest.has(feature), "{kind}: no cargo feature `{feature}` in host/Cargo.toml");
+            assert!(manifest.is_default(feature), "{kind}: feature `{feature}` is not a default one");
+        }
+        assert!(super::kind::kinds().any(|k| k == *kind), "{kind} is not in the default build");
+    }
+}
+
 #[test]
 fn rejects_missing_kind() {
     rejects("namespace: app\nentries:\n  - {name: c}\n", Some("app:c"), Some("kind"), "is required");
@@ -896,4 +911,69 @@ fn rejects_two_files_that_serve_metrics_at_different_addresses() {
     let e = &err.errors()[0];
     assert!(e.file.ends_with("b.yaml") && e.field.as_deref() == Some("metrics.addr"), "{err}");
     assert!(e.message.contains("a.yaml"), "{err}");
+}
+
+/// Just enough of host/Cargo.toml's `[features]` table for the test above.
+mod toml_features {
+    pub struct Features {
+        names: Vec<String>,
+        default: Vec<String>,
+    }
+
+    pub fn parse(manifest: &str) -> Features {
+        let table = manifest.split("[features]").nth(1).expect("host/Cargo.toml has [features]");
+        let table = table.split("\n[").next().unwrap();
+        let mut names = Vec::new();
+        let mut default = Vec::new();
+        for line in table.lines().filter(|l| !l.starts_with('#')) {
+            let Some((name, value)) = line.split_once('=') else { continue };
+            let name = name.trim().to_owned();
+            if name == "default" {
+                default = value.split('"').skip(1).step_by(2).map(str::to_owned).collect();
+            }
+            names.push(name);
+        }
+        Features { names, default }
+    }
+
+    impl Features {
+        pub fn has(&self, feature: &str) -> bool {
+            self.names.iter().any(|n| n == feature)
+        }
+
+        pub fn is_default(&self, feature: &str) -> bool {
+            self.default.iter().any(|n| n == feature)
+        }
+    }
+}
+
+#[test]
+fn reports_every_problem_of_an_entry_not_only_the_first() {
+    let text = "namespace: app\nentries:\n  - name: guest\n    kind: wasm.component\n    stores: [app:nope]\n    \
+                env: [not, a, map]\n    colour: blue\n";
+    let err = load(text).expect_err("registry should be rejected");
+    let fields: Vec<_> = err.errors().iter().map(|e| (e.entry.as_deref(), e.field.as_deref())).collect();
+    for field in ["path", "stores[0]", "env", "colour"] {
+        assert!(
+            fields.iter().any(|&(e, f)| e == Some("app:guest") && f == Some(field)),
+            "no problem of {field} in:\n{err}"
+        );
+    }
+    assert_eq!(err.errors().len(), 4, "{err}");
+}
+
+#[test]
+fn reports_every_problem_of_a_store_entry() {
+    rejects(
+        "namespace: app\nentries:\n  - {name: kv, kind: store.sql, max_key_bytes: lots, cleanup_interval: soon}\n",
+        Some("app:kv"),
+        Some("database"),
+        "is required",
+    );
+    let err = load(
+        "namespace: app\nentries:\n  - {name: kv, kind: store.sql, max_key_bytes: lots, cleanup_interval: soon}\n",
+    )
+    .unwrap_err();
+    let fields: Vec<_> = err.errors().iter().filter_map(|e| e.field.as_deref()).collect();
+    assert_eq!(fields, ["database", "cleanup_interval", "max_key_bytes", "table_name"], "{err}");
 }

@@ -3,6 +3,7 @@
 mod guest_args;
 mod keys;
 mod run;
+#[cfg(feature = "sql")]
 mod schema;
 #[cfg(feature = "serve")]
 mod serve;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use kvhost::registry::Registry;
 
 #[derive(Parser)]
@@ -36,9 +37,15 @@ enum Command {
         paths: Vec<PathBuf>,
     },
     /// Print, or apply, the DDL of a SQL store's table.
+    #[cfg(feature = "sql")]
     Schema(schema::SchemaArgs),
     /// List the live keys of a store, one per line.
     Keys(keys::KeysArgs),
+    /// Print a shell completion script, e.g. `kvhost completions bash > ~/.local/share/bash-completion/completions/kvhost`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -49,6 +56,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { paths } => check(&paths),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "kvhost", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) => tokio::runtime::Runtime::new()
             .context("cannot start the async runtime")
             .and_then(|rt| rt.block_on(run::run(args))),
@@ -56,6 +67,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => tokio::runtime::Runtime::new()
             .context("cannot start the async runtime")
             .and_then(|rt| rt.block_on(serve::serve(args))),
+        #[cfg(feature = "sql")]
         Command::Schema(args) => tokio::runtime::Runtime::new()
             .context("cannot start the async runtime")
             .and_then(|rt| rt.block_on(schema::schema(args))),

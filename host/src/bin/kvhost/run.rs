@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use kvhost::registry::{Kind, Registry};
 use kvhost::{GuestRun, Host, Stdio};
 
@@ -37,10 +37,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (kv, host) = args.guest_args.stores(metrics).await?;
     let name = guest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let run = GuestRun { name, args: args.args, env: args.env, kv, limits, stdio: Stdio::Inherit };
-    let result = match runner.load_async(&guest).await {
-        Ok(component) => runner.run(&component, run).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let component = runner.load_async(&guest).await?;
+        let prepared = runner.prepare(&component).with_context(|| format!("cannot run {}", guest.display()))?;
+        runner.run_prepared(&prepared, run).await
+    }
+    .await;
     if let Some(host) = host {
         host.shutdown().await;
     }

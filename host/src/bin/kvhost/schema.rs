@@ -92,10 +92,15 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     let mut host = Host::new(registry.clone());
     host.start(std::slice::from_ref(&database)).await?;
     let sql = host.database::<SqlDatabase>(&database).context("database did not start")?;
+    let existed = sql.has_table(&table.table).await;
     let result = sql.execute_ddl(&ddl).await;
     host.shutdown().await;
     result?;
-    println!("table {} and its expiry index are present in {database}", table.table);
+    if existed {
+        println!("table {} was already in {database}; its expiry index is there too", table.table);
+    } else {
+        println!("created table {} and its expiry index in {database}", table.table);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

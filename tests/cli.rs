@@ -283,6 +283,61 @@ fn errors_in_one_line_when_the_guest_is_not_webassembly() {
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }
 
+/// A component that imports instance `name` with one function, and does nothing else.
+fn component_importing(name: &str) -> Vec<u8> {
+    use wasm_encoder::{Component, ComponentImportSection, ComponentTypeRef, ComponentTypeSection, InstanceType};
+    let mut instance = InstanceType::new();
+    instance.ty().function().params(std::iter::empty::<(&str, wasm_encoder::ComponentValType)>()).result(None);
+    instance.export("get", ComponentTypeRef::Func(0));
+    let mut types = ComponentTypeSection::new();
+    types.instance(&instance);
+    let mut imports = ComponentImportSection::new();
+    imports.import(name, ComponentTypeRef::Instance(0));
+    let mut component = Component::new();
+    component.section(&types).section(&imports);
+    component.finish()
+}
+
+/// `kvhost ARGS FILE` fails with one line of error, returned.
+fn fails_in_one_line(args: &[&str], file: &Path) -> String {
+    let out = kvhost(&[args, &[file.to_str().unwrap()]].concat());
+    let (_, err) = text(&out);
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn errors_naming_an_import_kvhost_does_not_provide_and_what_provides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.wasm");
+    std::fs::write(&file, component_importing("wasi:config/store@0.2.0-draft")).unwrap();
+    let err = fails_in_one_line(&["run", "--no-cache"], &file);
+    assert!(err.contains("config.wasm"), "{err}");
+    assert!(err.contains("imports `wasi:config/store@0.2.0-draft`, which kvhost does not provide"), "{err}");
+    assert!(err.contains("wasm-tools compose"), "{err}");
+
+    std::fs::write(&file, component_importing("fermyon:spin/key-value@2.0.0")).unwrap();
+    let err = fails_in_one_line(&["run", "--no-cache"], &file);
+    assert!(err.contains("Spin's own API") && err.contains("wasi:keyvalue@0.2.0-draft2"), "{err}");
+}
+
+#[test]
+fn errors_saying_what_a_component_exports_when_kvhost_cannot_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("empty.wasm");
+    // The smallest component: magic, version 0xd, layer 1, no sections.
+    std::fs::write(&file, b"\0asm\x0d\0\x01\0").unwrap();
+    let err = fails_in_one_line(&["run", "--no-cache"], &file);
+    assert!(err.contains("empty.wasm: it exports nothing, not wasi:cli/run"), "{err}");
+    assert!(err.contains("wasm32-wasip2") && err.contains("kvhost serve"), "{err}");
+
+    let http = kvhost_tests::served::http_guest();
+    let err = fails_in_one_line(&["run"], &http);
+    assert!(err.contains("`wasi:http/incoming-handler@0.2"), "{err}");
+    assert!(err.contains("it is an HTTP handler: serve it with `kvhost serve`"), "{err}");
+}
+
 #[test]
 fn errors_saying_how_to_make_a_component_from_a_core_module() {
     let dir = tempfile::tempdir().unwrap();
@@ -294,4 +349,22 @@ fn errors_saying_how_to_make_a_component_from_a_core_module() {
     assert!(!out.status.success());
     assert!(err.contains("is a core WebAssembly module, not a component"), "{err}");
     assert!(err.contains("wasm32-wasip2") && err.contains("wasm-tools component new"), "{err}");
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish_know_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = kvhost(&["completions", shell]);
+        let (script, err) = text(&out);
+        assert!(out.status.success(), "{shell}: {err}");
+        for command in ["run", "serve", "check", "schema", "keys", "completions", "default-store"] {
+            assert!(script.contains(command), "{shell} completions lack {command}");
+        }
+    }
+    // The bash script is valid bash.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kvhost.bash");
+    std::fs::write(&file, text(&kvhost(&["completions", "bash"])).0).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(check.status.success(), "{:?}", text(&check));
 }

@@ -5,20 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kvhost_tests::backend::databases_required;
 use kvhost_tests::guests::{Lang, guest};
+use kvhost_tests::needs::{Need, require_tool};
 use kvhost_tests::{build_rust_guest, rust_guest, text};
 
-/// `tool --version` works, or (outside CI) the test is skipped loudly.
-fn have(tool: &str) -> bool {
-    match Command::new(tool).arg("--version").output() {
-        Ok(out) if out.status.success() => true,
-        _ if !databases_required() => {
-            eprintln!("SKIPPED: {tool} is not installed; scripts/setup.sh installs it");
-            false
-        }
-        other => panic!("{tool} is required in CI: {other:?}"),
-    }
+/// wasm-tools composes, the wasmtime CLI runs the result.
+fn require_tools() {
+    require_tool(Need::WasmTools, "wasm-tools");
+    require_tool(Need::Wasmtime, "wasmtime");
 }
 
 /// `guest` composed with the store component, in `dir`.
@@ -52,9 +46,7 @@ fn store_component(dir: &Path) -> PathBuf {
 
 #[test]
 fn rust_guest_composed_with_the_store_component_runs_under_plain_wasmtime() {
-    if !have("wasm-tools") || !have("wasmtime") {
-        return;
-    }
+    require_tools();
     let dir = tempfile::tempdir().unwrap();
     let composed = compose(dir.path(), &store_component(dir.path()), &rust_guest());
     let wit = text(&Command::new("wasm-tools").arg("component").arg("wit").arg(&composed).output().unwrap()).0;
@@ -66,13 +58,11 @@ fn rust_guest_composed_with_the_store_component_runs_under_plain_wasmtime() {
 
 #[test]
 fn guests_in_every_language_compose_with_the_store_component() {
-    if !have("wasm-tools") || !have("wasmtime") {
-        return;
-    }
+    require_tools();
     let dir = tempfile::tempdir().unwrap();
     let store = store_component(dir.path());
     for lang in [Lang::C, Lang::JavaScript, Lang::Python] {
-        let Some(wasm) = guest(lang) else { continue };
+        let wasm = guest(lang);
         let (stdout, _) = wasmtime_run(&compose(dir.path(), &store, &wasm), &["demo"]);
         assert!(stdout.contains(&format!("{}: all 10 checks passed", lang.program())), "{}: {stdout}", lang.name());
     }

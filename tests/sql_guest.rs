@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use kvhost::sql::SqlDatabaseConfig as DatabaseConfig;
+use kvhost::sql::{SqlDatabase, SqlDatabaseConfig as DatabaseConfig};
 use kvhost_tests::backend::{connect, mysql_config, postgres_config, runtime, unique_table};
 use kvhost_tests::{kvhost, rust_guest, text};
 
@@ -32,7 +32,7 @@ impl Drop for DropTable {
     fn drop(&mut self) {
         if let Some(cfg) = self.0.take() {
             let rt = runtime();
-            if let Some(db) = connect(&rt, &cfg) {
+            if let Ok(db) = rt.block_on(SqlDatabase::connect("test:db", &cfg)) {
                 let _ = rt.block_on(db.execute_ddl(&[format!("DROP TABLE IF EXISTS {}", cfg.dialect.quote(&self.1))]));
             }
         }
@@ -51,7 +51,10 @@ fn guest_round_trip(reg: &str, backend: &str, apply: bool) {
     let guest = rust_guest();
     let g = guest.to_str().unwrap();
     if apply {
-        assert!(ok(&["schema", "--config", reg, "app:kv", "--apply"]).contains("are present in app:db"));
+        let created = ok(&["schema", "--config", reg, "app:kv", "--apply"]);
+        assert!(created.starts_with("created table ") && created.contains("in app:db"), "{created}");
+        let again = ok(&["schema", "--config", reg, "app:kv", "--apply"]);
+        assert!(again.contains("was already in app:db"), "{again}");
     }
     let run = ["run", "--config", reg, "--default-store", "app:kv"];
     let out = ok(&[&run[..], &[g, "demo"]].concat());
@@ -68,8 +71,9 @@ fn persists_across_processes(reg: &str) {
     assert!(out.contains("ok: persisted"), "{out}");
 }
 
-fn server_available(cfg: &DatabaseConfig) -> bool {
-    connect(&runtime(), cfg).is_some()
+/// Fail the test, saying how to start it, unless `cfg`'s server answers.
+fn require_server(cfg: &DatabaseConfig) {
+    connect(&runtime(), cfg);
 }
 
 #[test]
@@ -93,9 +97,7 @@ fn rust_guest_runs_on_sqlite_in_memory_without_a_schema_step() {
 
 #[test]
 fn rust_guest_runs_on_postgres_and_data_survives_the_process() {
-    if !server_available(&postgres_config()) {
-        return;
-    }
+    require_server(&postgres_config());
     let table = unique_table("kvt_guest");
     let _drop = DropTable(Some(postgres_config()), table.clone());
     let dir = tempfile::tempdir().unwrap();
@@ -108,9 +110,7 @@ fn rust_guest_runs_on_postgres_and_data_survives_the_process() {
 
 #[test]
 fn rust_guest_runs_on_mariadb() {
-    if !server_available(&mysql_config()) {
-        return;
-    }
+    require_server(&mysql_config());
     let table = unique_table("kvt_guest");
     let _drop = DropTable(Some(mysql_config()), table.clone());
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,8 @@
 
 use std::process::Command;
 
-use kvhost_tests::backend::{Backend, Kind, databases_required};
+use kvhost_tests::backend::{Backend, Kind};
+use kvhost_tests::needs::{Need, require_tool};
 use kvhost_tests::{Linking, build_rust_guest, kvhost, run_guest_linked, rust_guest, stdout_ok, text};
 
 fn draft2() -> std::path::PathBuf {
@@ -17,7 +18,7 @@ fn draft() -> std::path::PathBuf {
 }
 
 fn every_guest_passes_its_checks(kind: Kind, linking: Linking) {
-    let Some(b) = Backend::new(kind) else { return };
+    let b = Backend::new(kind);
     let out = stdout_ok(&run_guest_linked(linking, &rust_guest(), b.kv(), &["demo"]).unwrap());
     assert!(out.contains("kvdemo: all 24 checks passed"), "{out}");
     let out = stdout_ok(&run_guest_linked(linking, &draft2(), b.kv(), &["check"]).unwrap());
@@ -31,7 +32,7 @@ fn every_guest_passes_its_checks(kind: Kind, linking: Linking) {
 fn instances_hammering_one_store_get_exact_totals(kind: Kind, linking: Linking) {
     const INSTANCES: usize = 4;
     const EACH: usize = 25;
-    let Some(b) = Backend::new(kind) else { return };
+    let b = Backend::new(kind);
     let wasm = draft2();
     std::thread::scope(|s| {
         for _ in 0..INSTANCES {
@@ -48,7 +49,7 @@ fn instances_hammering_one_store_get_exact_totals(kind: Kind, linking: Linking) 
 /// count` opens `in_memory`, as wasmCloud's template does) runs unchanged
 /// once its grant gives the store that name, and not before.
 fn a_component_opening_its_own_bucket_name_runs_with_an_alias(kind: Kind, linking: Linking) {
-    let Some(b) = Backend::new(kind) else { return };
+    let b = Backend::new(kind);
     let id = b.store.info().id.clone();
     let out = run_guest_linked(linking, &draft(), b.kv(), &["count", "visits"]).unwrap();
     assert_eq!(out.exit_code, 1, "without an alias the name is not granted");
@@ -116,17 +117,11 @@ fn draft_guest_runs_unchanged_under_wasmtime_and_kvhost() {
     let out = kvhost(&["run", w, "check"]);
     assert!(text(&out).0.contains("all portable checks passed"), "{:?}", text(&out));
 
-    let wasmtime = Command::new("wasmtime")
+    require_tool(Need::Wasmtime, "wasmtime");
+    let out = Command::new("wasmtime")
         .args(["run", "-S", "keyvalue", "-S", "keyvalue-in-memory-data=greeting=hello", w, "show", "greeting"])
-        .output();
-    let out = match wasmtime {
-        Ok(out) => out,
-        Err(e) if !databases_required() => {
-            eprintln!("SKIPPED: the wasmtime CLI is not installed ({e}); scripts/setup.sh installs it");
-            return;
-        }
-        Err(e) => panic!("the wasmtime CLI is required in CI: {e}"),
-    };
+        .output()
+        .unwrap();
     assert_eq!(text(&out).0.trim(), "greeting = hello", "{:?}", text(&out));
     let out = Command::new("wasmtime").args(["run", "-S", "keyvalue", w, "check"]).output().unwrap();
     assert!(text(&out).0.contains("all portable checks passed"), "{:?}", text(&out));

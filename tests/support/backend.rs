@@ -12,6 +12,7 @@ use kvhost::sql::{
 use kvhost::{Catalog, KvCtx, Limits, ManualClock, MemoryStore, SharedStore};
 
 use crate::blocking::Blocking;
+use crate::needs::Need;
 
 /// Which backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +63,6 @@ fn server_config(dialect: Dialect, user: &str) -> DatabaseConfig {
     }
 }
 
-/// Whether a missing database must fail the test (CI) instead of skipping it.
-pub fn databases_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 /// A unique table name for this test process.
 pub fn unique_table(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -93,16 +89,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-/// Redis as SPEC.md gives it: loopback, port 6379, database 0, no password;
-/// or None (skipping, loudly) when it is down outside CI.
-pub fn connect_redis(rt: &tokio::runtime::Runtime) -> Option<Arc<RedisDatabase>> {
+/// Redis as SPEC.md gives it: loopback, port 6379, database 0, no password.
+/// The test fails, saying how to start it, when it is down.
+pub fn connect_redis(rt: &tokio::runtime::Runtime) -> Arc<RedisDatabase> {
+    Need::Redis.check();
     match rt.block_on(RedisDatabase::connect("test:redis", &RedisDatabaseConfig::local())) {
-        Ok(db) => Some(Arc::new(db)),
-        Err(e) if !databases_required() => {
-            eprintln!("SKIPPED: redis is unreachable ({e:#}); with CI=true this fails");
-            None
-        }
-        Err(e) => panic!("redis is required in CI but unreachable: {e:#}"),
+        Ok(db) => Arc::new(db),
+        Err(e) => Need::Redis.missing(format!("{e:#}")),
     }
 }
 
@@ -115,21 +108,31 @@ pub fn redis_persists() -> bool {
     value("appendonly") == "yes" || !value("save").trim().is_empty()
 }
 
-/// Connect `cfg`, or return None (skipping, loudly) when it is down outside CI.
-pub fn connect(rt: &tokio::runtime::Runtime, cfg: &DatabaseConfig) -> Option<Arc<SqlDatabase>> {
+/// What a test on `dialect` needs, if it is a server.
+pub fn server_need(dialect: Dialect) -> Option<Need> {
+    match dialect {
+        Dialect::Postgres => Some(Need::Postgres),
+        Dialect::Mysql => Some(Need::Mysql),
+        Dialect::Sqlite => None,
+    }
+}
+
+/// Connect `cfg`. The test fails, saying how to start it, when it is down.
+pub fn connect(rt: &tokio::runtime::Runtime, cfg: &DatabaseConfig) -> Arc<SqlDatabase> {
+    let need = server_need(cfg.dialect);
+    need.inspect(|n| n.check());
     match rt.block_on(SqlDatabase::connect("test:db", cfg)) {
-        Ok(db) => Some(Arc::new(db)),
-        Err(e) if !databases_required() => {
-            eprintln!("SKIPPED: {} is unreachable ({e:#}); with CI=true this fails", cfg.dialect.name());
-            None
-        }
-        Err(e) => panic!("{} is required in CI but unreachable: {e:#}", cfg.dialect.name()),
+        Ok(db) => Arc::new(db),
+        Err(e) => match need {
+            Some(need) => need.missing(format!("{e:#}")),
+            None => panic!("cannot open {}: {e:#}", cfg.dialect.name()),
+        },
     }
 }
 
 impl Backend {
-    /// The backend, or None if its database is down and this is not CI.
-    pub fn new(kind: Kind) -> Option<Self> {
+    /// The backend; the test fails, saying how to start it, if its database is down.
+    pub fn new(kind: Kind) -> Self {
         let rt = runtime();
         let clock = ManualClock::starting_now();
         let shared = Arc::new(clock.clone());
@@ -137,7 +140,7 @@ impl Backend {
             let mk = |id: &str| -> Blocking {
                 Blocking(Arc::new(MemoryStore::builder(id).max_size(0).clock(shared.clone()).build()))
             };
-            return Some(Self {
+            return Self {
                 kind,
                 store: mk("test:a"),
                 other: mk("test:b"),
@@ -146,10 +149,10 @@ impl Backend {
                 redis: false,
                 _dir: None,
                 rt,
-            });
+            };
         }
         if kind == Kind::Redis {
-            let db = connect_redis(&rt)?;
+            let db = connect_redis(&rt);
             let prefix = unique_table("kvhost-test");
             let mk = |name: &str| -> Blocking {
                 let (id, prefix) = (format!("test:{name}"), format!("{prefix}:{name}:"));
@@ -157,7 +160,7 @@ impl Backend {
                 Blocking(Arc::new(store.expect("redis store")))
             };
             let (store, other) = (mk("a"), mk("b"));
-            return Some(Self { kind, store, other, clock, sql: None, redis: true, _dir: None, rt });
+            return Self { kind, store, other, clock, sql: None, redis: true, _dir: None, rt };
         }
         let mut dir = None;
         let cfg = match kind {
@@ -179,7 +182,7 @@ impl Backend {
             }
             Kind::Memory | Kind::Redis => unreachable!(),
         };
-        let db = connect(&rt, &cfg)?;
+        let db = connect(&rt, &cfg);
         let tables = vec![unique_table("kvt_a"), unique_table("kvt_b")];
         let mut stores = Vec::new();
         for (i, t) in tables.iter().enumerate() {
@@ -194,7 +197,7 @@ impl Backend {
         }
         let other = stores.pop().unwrap();
         let store = stores.pop().unwrap();
-        Some(Self { kind, store, other, clock, sql: Some((db, tables)), redis: false, _dir: dir, rt })
+        Self { kind, store, other, clock, sql: Some((db, tables)), redis: false, _dir: dir, rt }
     }
 
     /// The runtime the SQL pool lives on.

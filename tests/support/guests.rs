@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use crate::backend::databases_required;
+use crate::needs::Need;
 use crate::root;
 
 /// A guest language other than Rust.
@@ -32,6 +32,15 @@ impl Lang {
         }
     }
 
+    /// The toolchain that builds it.
+    pub fn need(self) -> Need {
+        match self {
+            Lang::Python | Lang::PythonHttp => Need::Python,
+            Lang::JavaScript => Need::JavaScript,
+            Lang::C => Need::C,
+        }
+    }
+
     /// What the guest calls itself in its output.
     pub fn program(self) -> &'static str {
         match self {
@@ -47,11 +56,12 @@ fn modified(path: &Path) -> SystemTime {
     std::fs::metadata(path).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
-/// The component for `lang`, built with `guest-examples/LANG/build.sh`, or
-/// None (skipping loudly) when its toolchain is missing outside CI.
+/// The component for `lang`, built with `guest-examples/LANG/build.sh`. The
+/// test fails, saying how to install it, when its toolchain is missing.
 ///
 /// A lock file serializes builds across the test processes nextest runs.
-pub fn guest(lang: Lang) -> Option<PathBuf> {
+pub fn guest(lang: Lang) -> PathBuf {
+    lang.need().check();
     let root = root();
     let dir = root.join("guest-examples").join(lang.name());
     let out_dir = root.join("target/guests").join(lang.name());
@@ -69,7 +79,7 @@ pub fn guest(lang: Lang) -> Option<PathBuf> {
         .collect();
     let newest = sources.iter().map(|p| modified(p)).max().unwrap();
     if wasm.is_file() && modified(&wasm) >= newest {
-        return Some(wasm);
+        return wasm;
     }
     let mut build = Command::new("bash");
     build.arg(dir.join("build.sh")).arg(&wasm).current_dir(&dir);
@@ -83,12 +93,11 @@ pub fn guest(lang: Lang) -> Option<PathBuf> {
     let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if !out.status.success() {
         // build.sh exits 127 when a tool is not installed.
-        if out.status.code() == Some(127) && !databases_required() {
-            eprintln!("SKIPPED: the {} toolchain is not installed; scripts/setup.sh installs it:\n{log}", lang.name());
-            return None;
+        if out.status.code() == Some(127) {
+            lang.need().missing(format!("the {} toolchain is not installed:\n{log}", lang.name()));
         }
         panic!("building guest-examples/{} failed:\n{log}", lang.name());
     }
     assert!(wasm.is_file(), "{} did not write {}", dir.join("build.sh").display(), wasm.display());
-    Some(wasm)
+    wasm
 }

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod blocking;
 pub mod fuzz;
 pub mod guests;
+pub mod needs;
 pub mod served;
 pub mod sync_host;
 pub mod writers;

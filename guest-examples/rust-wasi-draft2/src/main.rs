@@ -19,6 +19,15 @@ fn fail(msg: impl std::fmt::Display) -> ! {
     exit(1)
 }
 
+const USAGE: &str = "usage: kv-draft2 [check] | hammer N";
+
+/// A command line kv-draft2 does not understand: the reason and the usage, then a
+/// non-zero exit (wasip2 reports any non-zero code as 1).
+fn usage(msg: impl std::fmt::Display) -> ! {
+    eprintln!("kv-draft2: {msg}\n{USAGE}");
+    exit(2)
+}
+
 fn ok<T>(what: &str, r: Result<T, store::Error>) -> T {
     r.unwrap_or_else(|e| fail(format!("{what}: {e:?}")))
 }
@@ -36,14 +45,14 @@ fn main() {
     match args.first().map(String::as_str).unwrap_or("check") {
         "check" => check_all(&bucket),
         "hammer" => {
-            let n: u32 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| fail("hammer N"));
+            let n: u32 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| usage("hammer needs a number N"));
             for _ in 0..n {
                 ok("increment", atomics::increment(&bucket, "counter", 1));
                 cas_increment(&bucket, "cas");
             }
             println!("hammered {n}");
         }
-        other => fail(format!("unknown command {other}")),
+        other => usage(format!("unknown command {other}")),
     }
 }
 

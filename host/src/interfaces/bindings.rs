@@ -5,7 +5,7 @@
 //! Private: embedders use `add_to_linker_sync` / `add_to_linker_async`.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "wit",
     world: "kvhost:store/host",
     imports: {
         "kvhost:store/store.[method]bucket.get": async | trappable,
@@ -59,7 +59,7 @@ wasmtime::component::bindgen!({
 /// The same interfaces with every function synchronous.
 pub(crate) mod sync {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "kvhost:store/host",
         imports: { default: trappable },
         with: {

@@ -57,12 +57,21 @@ if [ "${KVHOST_SKIP_SETUP:-}" = 1 ]; then
 else
     ./scripts/setup.sh
 fi
-cargo test --doc --release -p kvhost
+wit_skipped=""
+if [[ " ${skip_names[*]} " == *" wasm-tools "* ]]; then
+    wit_skipped="the check that wit-package/ matches wit/ (it runs wasm-tools)"
+else
+    ./scripts/wit-package.sh --check
+fi
+cargo test --doc --release -p kvhost -p kvhost-guest
 cargo nextest run --workspace --release --no-fail-fast "${filter[@]}" "$@"
 # One at a time: the restart tests restart servers the others use, and the
 # README's getting-started commands run `cargo install` in this target folder.
 cargo nextest run --release -p kvhost-tests --test pg_restart --test redis_restart --test readme --run-ignored only \
     --test-threads 1 --no-tests warn "${filter[@]}"
+# The crates as published: each packaged alone and built from the package.
+cargo publish --dry-run --quiet --allow-dirty -p kvhost-guest
+cargo publish --dry-run --quiet --allow-dirty -p kvhost
 bench_skipped=""
 if [[ " ${skip_names[*]} " == *" wasmtime "* || " ${skip_names[*]} " == *" postgres "* ]]; then
     bench_skipped="the kvhost serve vs wasmtime serve comparison (it needs wasmtime and postgres)"
@@ -76,5 +85,7 @@ if [ -n "$skipped_expr" ]; then
     echo "== skipped, as KVHOST_SKIP=${KVHOST_SKIP} asks: tests that need ${skip_names[*]}"
     cargo nextest list --workspace --release --run-ignored all -E "$skipped_expr" --message-format oneline 2>/dev/null \
         | sed 's/^/  /'
-    [ -n "$bench_skipped" ] && echo "  and $bench_skipped"
+    for other in "$bench_skipped" "$wit_skipped"; do
+        if [ -n "$other" ]; then echo "  and $other"; fi
+    done
 fi

@@ -38,8 +38,14 @@ pub fn build_rust_guest(dir: &str, bin: &str) -> PathBuf {
 /// a target folder of its own so that builds with other arguments do not
 /// overwrite each other.
 pub fn build_rust_guest_with(dir: &str, bin: &str, cargo_args: &[&str], target_dir: &str) -> PathBuf {
+    build_rust_crate(&format!("guest-examples/{dir}"), bin, cargo_args, target_dir)
+}
+
+/// Build the Rust guest crate in folder `dir` (from the workspace root) and
+/// return component `BIN`, as [`build_rust_guest_with`] does.
+pub fn build_rust_crate(dir: &str, bin: &str, cargo_args: &[&str], target_dir: &str) -> PathBuf {
     let root = root();
-    let manifest = format!("guest-examples/{dir}/Cargo.toml");
+    let manifest = format!("{dir}/Cargo.toml");
     let out = run_checked(
         Command::new(env!("CARGO"))
             .current_dir(&root)
@@ -47,7 +53,7 @@ pub fn build_rust_guest_with(dir: &str, bin: &str, cargo_args: &[&str], target_d
             .args(cargo_args)
             .args(["--manifest-path", &manifest, "--target-dir", target_dir]),
     );
-    assert!(out.status.success(), "building guest-examples/{dir} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "building {dir} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let wasm = root.join(format!("{target_dir}/wasm32-wasip2/release/{bin}.wasm"));
     assert!(wasm.is_file(), "{} was not built", wasm.display());
     wasm

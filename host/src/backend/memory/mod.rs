@@ -1,19 +1,25 @@
 //! The in-memory store: a sharded concurrent map with TTL and a size cap.
+//!
+//! Each entry is one allocation (a [`Slot`]: expiry, version, key and value)
+//! behind an 8-byte pointer in a shard's hashbrown table, so an entry costs
+//! its key and value plus about 45 bytes (BENCHMARKS.md, measure 7).
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-use dashmap::DashMap;
-use dashmap::mapref::entry::Entry as MapEntry;
 
 use super::clock::{self, SharedClock};
 use super::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
 
 mod config;
+mod slot;
+mod table;
 
 pub(crate) use config::KIND;
 pub use config::MemoryConfig;
+use slot::Slot;
+use table::{Table, holds};
 
 /// Builds a [`MemoryStore`].
 ///
@@ -46,7 +52,7 @@ impl MemoryStoreBuilder {
     /// The store.
     pub fn build(self) -> MemoryStore {
         MemoryStore {
-            map: DashMap::with_shard_amount(SHARDS),
+            table: Table::new(),
             len: AtomicU64::new(0),
             earliest_expiry: AtomicU64::new(NEVER),
             next_version: AtomicU64::new(1),
@@ -59,10 +65,6 @@ impl MemoryStoreBuilder {
 
 /// `expires_at` of an entry that never expires.
 const NEVER: u64 = u64::MAX;
-
-/// Shards of the map. Cleanup locks one shard at a time, so more shards mean
-/// shorter pauses for readers (about 4k entries per lock at 1M entries).
-const SHARDS: usize = 256;
 
 /// The clock, read at most once per operation and only if an entry expires.
 struct Now<'a> {
@@ -86,24 +88,18 @@ impl<'a> Now<'a> {
         }
     }
 
-    fn is_live(&self, e: &Entry) -> bool {
-        e.expires_at == NEVER || e.is_live(self.get())
+    fn is_live(&self, s: &Slot) -> bool {
+        s.expires_at() == NEVER || s.expires_at() > self.get()
     }
 }
 
-#[derive(Debug)]
-struct Entry {
-    value: Box<[u8]>,
+/// What a write puts under a key.
+struct Fresh<'v> {
+    value: Cow<'v, [u8]>,
     /// Unix milliseconds, or [`NEVER`].
     expires_at: u64,
     /// Changes on every write; unique within the store.
     version: u64,
-}
-
-impl Entry {
-    fn is_live(&self, now_ms: u64) -> bool {
-        self.expires_at > now_ms
-    }
 }
 
 /// An in-memory store. Data is lost when the host stops.
@@ -112,12 +108,11 @@ impl Entry {
 /// counter while the key's shard is locked, so concurrent writers can never
 /// push the store past it. Expired entries are invisible at once and do not
 /// count: a full store first purges expired entries before refusing a key.
-#[derive(Debug)]
 pub struct MemoryStore {
-    map: DashMap<Box<str>, Entry>,
-    /// Entries in `map`, live or expired-but-not-purged. Never above `max_size`.
+    table: Table,
+    /// Entries in `table`, live or expired-but-not-purged. Never above `max_size`.
     len: AtomicU64,
-    /// A lower bound on the earliest `expires_at` in `map`, so that a full
+    /// A lower bound on the earliest `expires_at` in `table`, so that a full
     /// store knows in O(1) whether purging could free a slot.
     earliest_expiry: AtomicU64,
     next_version: AtomicU64,
@@ -160,62 +155,60 @@ impl MemoryStore {
     }
 
     /// Write `key` with what `f` makes of its live entry (None if absent or
-    /// expired), under the key's shard lock; `f` runs at most once. A new key
+    /// expired), under the key's shard lock; `f` runs at most once. An
+    /// existing slot, live or expired, is overwritten in place. A new key
     /// takes a slot; if the store is full, expired entries are purged once
     /// before refusing it.
-    fn upsert<T>(
+    fn upsert<'v, T>(
         &self,
         key: &str,
         now: &Now<'_>,
-        mut f: impl FnMut(Option<&Entry>) -> Result<(Entry, T)>,
+        mut f: impl FnMut(Option<&Slot>) -> Result<(Fresh<'v>, T)>,
     ) -> Result<T> {
-        // An existing key is overwritten in place, without allocating its key again.
-        let existing = self.map.get_mut(key).map(|mut e| overwrite(&mut e, now, &mut f));
-        if let Some(written) = existing {
-            let (expires_at, out) = written?;
-            self.note_expiry(expires_at);
-            return Ok(out);
-        }
+        let place = self.table.place(key);
         let mut purged = false;
         loop {
-            let (expires_at, out) = match self.map.entry(key.into()) {
-                // Inserted by another writer since the fast path looked.
-                MapEntry::Occupied(mut e) => overwrite(e.get_mut(), now, &mut f)?,
-                MapEntry::Vacant(e) => {
-                    // Reserve first, so that `f` runs only for a write that can happen.
-                    if !self.reserve_slot() {
-                        drop(e);
-                        let may_free = self.earliest_expiry.load(Ordering::Acquire) <= now.get();
-                        if !purged && may_free {
-                            self.remove_expired()?;
-                            purged = true;
-                            continue;
-                        }
-                        return Err(Error::StoreFull { store: self.info.id.clone(), max_size: self.max_size });
-                    }
-                    let (new, out) = f(None).inspect_err(|_| self.release_slot())?;
-                    let expires_at = new.expires_at;
-                    e.insert(new);
-                    (expires_at, out)
+            let mut shard = place.write();
+            if let Some(slot) = shard.find_mut(place.hash, holds(key)) {
+                let (new, out) = f(Some(&*slot).filter(|s| now.is_live(s)))?;
+                slot.overwrite(&new.value, new.expires_at, new.version);
+                drop(shard);
+                self.note_expiry(new.expires_at);
+                return Ok(out);
+            }
+            // Reserve first, so that `f` runs only for a write that can happen.
+            if !self.reserve_slot() {
+                drop(shard);
+                let may_free = self.earliest_expiry.load(Ordering::Acquire) <= now.get();
+                if !purged && may_free {
+                    self.remove_expired()?;
+                    purged = true;
+                    continue;
                 }
-            };
-            self.note_expiry(expires_at);
+                return Err(Error::StoreFull { store: self.info.id.clone(), max_size: self.max_size });
+            }
+            let (new, out) = f(None).inspect_err(|_| self.release_slot())?;
+            shard.insert_unique(
+                place.hash,
+                Slot::new(key, &new.value, new.expires_at, new.version),
+                self.table.rehash(),
+            );
+            drop(shard);
+            self.note_expiry(new.expires_at);
             return Ok(out);
         }
     }
 
     /// Store `value` if `condition` holds; the new version.
-    fn write(&self, key: &str, value: Box<[u8]>, ttl: Option<Duration>, condition: Condition) -> Result<u64> {
+    fn write(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
         let now = Now::new(&*self.clock);
         let expires_at = ttl.map_or(NEVER, |t| expiry(now.get(), Some(t)).unwrap_or(NEVER));
-        let mut value = Some(value);
         self.upsert(key, &now, |live| {
-            if !condition.holds(live.map(|e| e.version)) {
+            if !condition.holds(live.map(Slot::version)) {
                 return Err(condition.conflict(key));
             }
             let version = self.new_version();
-            let value = value.take().expect("upsert runs its closure at most once");
-            Ok((Entry { value, expires_at, version }, version))
+            Ok((Fresh { value: Cow::Borrowed(value), expires_at, version }, version))
         })
     }
 
@@ -223,78 +216,72 @@ impl MemoryStore {
         self.next_version.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// `f` of the live entry under `key`; an expired one found on the way is
+    /// removed.
+    fn read<T>(&self, key: &str, f: impl FnOnce(Option<&Slot>) -> T) -> T {
+        let now = Now::new(&*self.clock);
+        let place = self.table.place(key);
+        let shard = place.read();
+        match shard.find(place.hash, holds(key)) {
+            Some(slot) if !now.is_live(slot) => {
+                drop(shard);
+                self.remove_if_expired(key, now.get());
+                f(None)
+            }
+            found => f(found),
+        }
+    }
+
     fn remove_if_expired(&self, key: &str, now_ms: u64) {
-        if self.map.remove_if(key, |_, e| !e.is_live(now_ms)).is_some() {
+        let place = self.table.place(key);
+        let mut shard = place.write();
+        if let Ok(found) = shard.find_entry(place.hash, holds(key))
+            && found.get().expires_at() <= now_ms
+        {
+            found.remove();
             self.release_slot();
         }
     }
 }
 
-/// Replace an existing entry, live or expired, with what `f` makes of it;
-/// it keeps its slot. The new expiry and `f`'s result.
-fn overwrite<T>(
-    slot: &mut Entry,
-    now: &Now<'_>,
-    f: &mut impl FnMut(Option<&Entry>) -> Result<(Entry, T)>,
-) -> Result<(u64, T)> {
-    let (new, out) = f(Some(&*slot).filter(|e| now.is_live(e)))?;
-    let expires_at = new.expires_at;
-    *slot = new;
-    Ok((expires_at, out))
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("id", &self.info.id)
+            .field("stored", &self.stored_len())
+            .field("max_size", &self.max_size)
+            .finish_non_exhaustive()
+    }
 }
 
 // The operations themselves: synchronous, since the map never waits on I/O.
 // `Store` hands each result back ready.
 impl MemoryStore {
     pub(crate) fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let now = Now::new(&*self.clock);
-        match self.map.get(key) {
-            Some(e) if now.is_live(&e) => Ok(Some(e.value.to_vec())),
-            Some(e) => {
-                drop(e);
-                self.remove_if_expired(key, now.get());
-                Ok(None)
-            }
-            None => Ok(None),
-        }
+        Ok(self.read(key, |live| live.map(|s| s.value().to_vec())))
     }
 
     pub(crate) fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<()> {
-        self.write(key, value.into(), ttl, Condition::Always).map(drop)
-    }
-
-    pub(crate) fn set_owned(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
-        self.write(key, value.into_boxed_slice(), ttl, Condition::Always).map(drop)
+        self.write(key, value, ttl, Condition::Always).map(drop)
     }
 
     pub(crate) fn delete(&self, key: &str) -> Result<bool> {
         let now = self.clock.now_ms();
-        match self.map.remove(key) {
-            Some((_, e)) => {
-                self.release_slot();
-                Ok(e.is_live(now))
-            }
-            None => Ok(false),
-        }
+        let place = self.table.place(key);
+        let removed = place.write().find_entry(place.hash, holds(key)).ok().map(|e| e.remove().0);
+        let Some(slot) = removed else { return Ok(false) };
+        self.release_slot();
+        Ok(slot.expires_at() > now)
     }
 
     pub(crate) fn exists(&self, key: &str) -> Result<bool> {
-        let now = Now::new(&*self.clock);
-        match self.map.get(key) {
-            Some(e) if now.is_live(&e) => Ok(true),
-            Some(e) => {
-                drop(e);
-                self.remove_if_expired(key, now.get());
-                Ok(false)
-            }
-            None => Ok(false),
-        }
+        Ok(self.read(key, |live| live.is_some()))
     }
 
     pub(crate) fn clear(&self) -> Result<()> {
-        self.map.retain(|_, _| {
-            self.release_slot();
-            false
+        self.table.each_write(|shard| {
+            self.len.fetch_sub(shard.len() as u64, Ordering::AcqRel);
+            shard.clear();
         });
         Ok(())
     }
@@ -305,15 +292,18 @@ impl MemoryStore {
         // again, and so does every concurrent `set` that lands after the reset.
         self.earliest_expiry.store(NEVER, Ordering::Release);
         let mut removed = 0;
-        self.map.retain(|_, e| {
-            if e.is_live(now) {
-                self.note_expiry(e.expires_at);
-                true
-            } else {
-                self.release_slot();
-                removed += 1;
-                false
-            }
+        self.table.each_write(|shard| {
+            let before = shard.len();
+            shard.retain(|s| {
+                let live = s.expires_at() > now;
+                if live {
+                    self.note_expiry(s.expires_at());
+                }
+                live
+            });
+            let n = (before - shard.len()) as u64;
+            self.len.fetch_sub(n, Ordering::AcqRel);
+            removed += n;
         });
         Ok(removed)
     }
@@ -322,36 +312,33 @@ impl MemoryStore {
         let now = self.clock.now_ms();
         // Keep the `limit` smallest matching keys in a max-heap: O(n log limit).
         let mut heap = std::collections::BinaryHeap::with_capacity(limit + 1);
-        for e in self.map.iter() {
-            let k: &str = e.key();
-            if k.starts_with(prefix) && after.is_none_or(|a| k > a) && e.is_live(now) {
-                if heap.len() < limit {
-                    heap.push(k.to_owned());
-                } else if heap.peek().is_some_and(|top: &String| k < top.as_str()) {
-                    heap.pop();
-                    heap.push(k.to_owned());
+        self.table.each_read(|shard| {
+            for s in shard.iter() {
+                let k = s.key();
+                if k.starts_with(prefix) && after.is_none_or(|a| k > a) && s.expires_at() > now {
+                    if heap.len() < limit {
+                        heap.push(k.to_owned());
+                    } else if heap.peek().is_some_and(|top: &String| k < top.as_str()) {
+                        heap.pop();
+                        heap.push(k.to_owned());
+                    }
                 }
             }
-        }
+        });
         Ok(heap.into_sorted_vec())
     }
 
     pub(crate) fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
-        let now = Now::new(&*self.clock);
-        Ok(self
-            .map
-            .get(key)
-            .filter(|e| now.is_live(e))
-            .map(|e| Versioned { value: e.value.to_vec(), version: e.version }))
+        Ok(self.read(key, |live| live.map(|s| Versioned { value: s.value().to_vec(), version: s.version() })))
     }
 
     pub(crate) fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         let now = Now::new(&*self.clock);
         self.upsert(key, &now, |live| {
-            let n = add_decimal(key, live.map(|e| &*e.value), delta)?;
-            let expires_at = live.map_or(NEVER, |e| e.expires_at);
-            let entry = Entry { value: n.to_string().into_bytes().into(), expires_at, version: self.new_version() };
-            Ok((entry, n))
+            let n = add_decimal(key, live.map(Slot::value), delta)?;
+            let expires_at = live.map_or(NEVER, Slot::expires_at);
+            let value = Cow::Owned(n.to_string().into_bytes());
+            Ok((Fresh { value, expires_at, version: self.new_version() }, n))
         })
     }
 }
@@ -370,7 +357,7 @@ impl Store for MemoryStore {
     }
 
     fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>) -> Op<'a, ()> {
-        self.set_owned(key, value, ttl).into()
+        MemoryStore::set(self, key, &value, ttl).into()
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
@@ -398,7 +385,7 @@ impl Store for MemoryStore {
     }
 
     fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>, condition: Condition) -> Op<'a, u64> {
-        self.write(key, value.into_boxed_slice(), ttl, condition).into()
+        self.write(key, &value, ttl, condition).into()
     }
 
     fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64> {

@@ -189,8 +189,12 @@ fn never_exceeds_max_size_under_concurrent_writers() {
     for t in threads {
         t.join().unwrap();
     }
-    let live = s.map.iter().filter(|e| e.is_live(clock.now_ms())).count() as u64;
-    assert_eq!(s.stored_len(), s.map.len() as u64, "counter matches the map");
+    let (mut live, mut stored) = (0, 0);
+    s.table.each_read(|shard| {
+        stored += shard.len() as u64;
+        live += shard.iter().filter(|e| e.expires_at() > clock.now_ms()).count() as u64;
+    });
+    assert_eq!(s.stored_len(), stored, "counter matches the table");
     assert!(live <= MAX, "{live} live entries, max {MAX}");
     assert_eq!(live, MAX, "the store filled up exactly");
     assert!(accepted.load(Ordering::Relaxed) >= MAX);

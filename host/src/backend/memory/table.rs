@@ -1,0 +1,76 @@
+//! The memory store's map: shards of hashbrown `HashTable`s of [`Slot`]s,
+//! each behind a read-write lock. A key's hash picks its shard from bits
+//! that hashbrown does not use inside a table of fewer than 2^49 buckets.
+
+use std::hash::BuildHasher as _;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use hashbrown::HashTable;
+
+use super::slot::Slot;
+
+/// Shards of the map. Cleanup locks one shard at a time, so more shards mean
+/// shorter pauses for readers (about 4k entries per lock at 1M entries).
+const SHARDS: usize = 256;
+
+pub(super) type Shard = HashTable<Slot>;
+
+pub(super) struct Table {
+    shards: Box<[RwLock<Shard>]>,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// Where a key lives: its hash and its shard.
+pub(super) struct Place<'a> {
+    pub hash: u64,
+    shard: &'a RwLock<Shard>,
+}
+
+impl Table {
+    pub fn new() -> Self {
+        Self { shards: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(), hasher: Default::default() }
+    }
+
+    pub fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    pub fn place(&self, key: &str) -> Place<'_> {
+        let hash = self.hash(key);
+        Place { hash, shard: &self.shards[(hash >> 49) as usize % SHARDS] }
+    }
+
+    /// Every shard, read-locked one at a time.
+    pub fn each_read(&self, mut f: impl FnMut(&Shard)) {
+        for shard in self.shards.iter() {
+            f(&shard.read().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+
+    /// Every shard, write-locked one at a time.
+    pub fn each_write(&self, mut f: impl FnMut(&mut Shard)) {
+        for shard in self.shards.iter() {
+            f(&mut shard.write().unwrap_or_else(PoisonError::into_inner));
+        }
+    }
+
+    /// How hashbrown rehashes a slot when a shard grows.
+    pub fn rehash(&self) -> impl Fn(&Slot) -> u64 + '_ {
+        |slot| self.hash(slot.key())
+    }
+}
+
+impl Place<'_> {
+    pub fn read(&self) -> RwLockReadGuard<'_, Shard> {
+        self.shard.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Shard> {
+        self.shard.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether `slot` holds `key`, for hashbrown's lookups.
+pub(super) fn holds(key: &str) -> impl Fn(&Slot) -> bool + '_ {
+    move |slot| slot.key() == key
+}

@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
         report.target("3.kvhost_wasi_draft.set", 1.0);
     }
     if wanted("footprint") {
-        footprint::run(&mut report)?;
+        footprint::run(&mut report, !args.quick)?;
     }
     if wanted("cleanup") {
         cleanup::run(&mut report)?;

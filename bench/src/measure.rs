@@ -86,6 +86,7 @@ fn fmt(v: f64, unit: &str) -> String {
         "ns" if v >= 1_000_000.0 => format!("{:.2} ms", v / 1e6),
         "ns" if v >= 10_000.0 => format!("{:.1} µs", v / 1e3),
         "ns" => format!("{v:.0} ns"),
+        "x" => format!("{v:.2}x"),
         u => format!("{v:.1} {u}"),
     }
 }

@@ -86,5 +86,29 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
         let ns = crate::guest::ns_per_op(Linking::Async, &draft, "kv-draft", &kv, op, n, rounds)?;
         report.add(&format!("3a.kvhost_wasi_draft_async.{op}"), ns, Some(&peer));
     }
+    // Instantiation is inside the wall time: N large enough that it is noise.
+    let one = mixed_throughput(&kv, 1, 16 * n, rounds)?;
+    report.add_value("9.mixed_get_set.1_guest", one, "op/s", None);
+    let many = mixed_throughput(&kv, 16, n, rounds)?;
+    report.add_value("9.mixed_get_set.16_guests", many, "op/s", None);
+    report.add_value("9.mixed_get_set.16_guests_vs_1", many / one, "x", None);
     Ok(())
+}
+
+/// Measure 9: throughput of `guests` guests doing `bench mix` (three gets
+/// to one set over 1,024 keys) on one memory store at once, as async tasks
+/// on the tests' runtime (2 workers here), in operations per second of wall
+/// time, median of `rounds`.
+pub fn mixed_throughput(kv: &KvCtx, guests: usize, n: u64, rounds: usize) -> anyhow::Result<f64> {
+    let runner = kvhost_tests::runner();
+    let prepared = runner.prepare(&runner.load(&kvhost_tests::rust_guest())?)?;
+    let args = ["bench".to_owned(), "mix".to_owned(), n.to_string()];
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = std::time::Instant::now();
+        let runs = (0..guests).map(|_| crate::guest::spawn(&prepared, crate::guest::bench_run(kv, &args))).collect();
+        crate::guest::join(runs)?;
+        samples.push((guests as u64 * n) as f64 / start.elapsed().as_secs_f64());
+    }
+    Ok(crate::measure::median(&mut samples))
 }

@@ -31,7 +31,7 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 const USAGE: &str = "usage: kvdemo [--store ID]... [demo] | info | get KEY | set KEY VALUE [TTL_MS] | delete KEY
        | exists KEY | clear | expect KEY VALUE | expect-missing KEY | fill PREFIX N
        | fill-ack PREFIX N | write-until PREFIX N | probe KEY | list PREFIX [LIMIT]
-       | get-many KEY... | set-many PREFIX N SIZE | trap | spin | alloc | wait-for KEY | bench get|set N";
+       | get-many KEY... | set-many PREFIX N SIZE | trap | spin | alloc | wait-for KEY | bench get|set|mix N";
 
 /// A command line kvdemo does not understand: the reason and the usage, then a
 /// non-zero exit (wasip2 reports any non-zero code as 1).
@@ -271,8 +271,11 @@ fn demo(b: &Bucket) {
 /// `bench get 1000 gets, ns per get: 312.5`; the figure stays the last word,
 /// which is what kvhost-bench reads).
 fn bench(b: &Bucket, op: &str, n: u32) {
+    if op == "mix" {
+        return bench_mix(b, n);
+    }
     if op != "get" && op != "set" {
-        usage(format!("unknown bench op {op}: bench get|set N"));
+        usage(format!("unknown bench op {op}: bench get|set|mix N"));
     }
     let key = "bench-key-0000ab";
     let value = [7u8; 100];
@@ -293,4 +296,24 @@ fn bench(b: &Bucket, op: &str, n: u32) {
     }
     let ns = start.elapsed().as_nanos() as f64 / n.max(1) as f64;
     println!("bench {op} {n} {op}s, ns per {op}: {ns:.1}");
+}
+
+/// `bench mix N`: N operations over 1,024 keys, three gets to one set.
+fn bench_mix(b: &Bucket, n: u32) {
+    let value = [7u8; 100];
+    let keys: Vec<String> = (0..1024).map(|i| format!("bench-mix-{i:06}")).collect();
+    for k in &keys {
+        ok("set", b.set(k, &value, None));
+    }
+    let start = std::time::Instant::now();
+    for i in 0..n as usize {
+        let key = &keys[i.wrapping_mul(7919) % keys.len()];
+        if i % 4 == 3 {
+            ok("set", b.set(key, &value, None));
+        } else {
+            std::hint::black_box(ok("get", b.get(key)));
+        }
+    }
+    let ns = start.elapsed().as_nanos() as f64 / n.max(1) as f64;
+    println!("bench mix {n} ops, ns per op: {ns:.1}");
 }

@@ -9,6 +9,8 @@ use super::kind::Kind;
 use crate::config::{ConfigError, Fields, Location, substitute_env, type_name};
 
 /// Every `.yaml`/`.yml` file under `path` (or `path` itself), sorted.
+/// Hidden folders and `node_modules` are not searched: what they hold is
+/// some tool's, not a registry.
 pub(crate) fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), ConfigError> {
     let io_err = |e: std::io::Error| ConfigError {
         file: path.to_owned(),
@@ -26,7 +28,9 @@ pub(crate) fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), C
     children.sort();
     for child in children {
         let is_yaml = matches!(child.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
-        if child.is_dir() || is_yaml {
+        let name = child.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let tools = name.starts_with('.') || name == "node_modules";
+        if (child.is_dir() && !tools) || is_yaml {
             collect_files(&child, out)?;
         }
     }

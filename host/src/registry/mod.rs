@@ -34,7 +34,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Load files, or folders of `.yaml`/`.yml` files (searched recursively).
+    /// Load files, or folders of `.yaml`/`.yml` files (searched recursively,
+    /// passing over hidden folders and `node_modules`).
     /// Every problem found is reported, each naming file, entry and field.
     pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Self, RegistryError> {
         let mut files = Vec::new();

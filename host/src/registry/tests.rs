@@ -114,6 +114,16 @@ fn loads_folders_recursively_and_resolves_references_across_files() {
     )
     .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not yaml: [").unwrap();
+    // Some tool's YAML, in folders a registry scan passes over.
+    for tools in ["node_modules/pkg", ".github/workflows"] {
+        std::fs::create_dir_all(dir.path().join(tools)).unwrap();
+        std::fs::write(
+            dir.path().join(tools).join("x.yml"),
+            "name: not a registry
+",
+        )
+        .unwrap();
+    }
     let r = Registry::load(&[dir.path()]).unwrap();
     let Kind::Component(c) = &r.get("web:guest").unwrap().kind else { panic!() };
     assert_eq!(c.path, dir.path().join("guest.wasm"));

@@ -132,9 +132,9 @@ mod async_null {
     null_store!(super::null::async_io, async);
 }
 
-/// ns per call of `op` by the kvdemo guest against do-nothing host
-/// functions, sync ones or async ones.
-pub fn ns_per_op(linking: Linking, op: &str, n: u64, rounds: usize) -> anyhow::Result<f64> {
+/// One run of the boundary guest per call: its ns per `op`.
+pub fn sampler(linking: Linking, op: &str, n: u64) -> anyhow::Result<crate::measure::Sampler<'static>> {
+    let op = op.to_owned();
     let engine = Engine::new(&kvhost::GuestRunner::config())?;
     let mut linker = Linker::<State>::new(&engine);
     match linking {
@@ -149,10 +149,9 @@ pub fn ns_per_op(linking: Linking, op: &str, n: u64, rounds: usize) -> anyhow::R
     }
     let component = wasmtime::component::Component::from_file(&engine, kvhost_tests::rust_guest())?;
     let pre = linker.instantiate_pre(&component)?;
-    let mut samples = Vec::new();
-    for _ in 0..rounds {
+    Ok(Box::new(move || {
         let out = MemoryOutputPipe::new(1 << 16);
-        let wasi = WasiCtx::builder().args(&["kvdemo", "bench", op, &n.to_string()]).stdout(out.clone()).build();
+        let wasi = WasiCtx::builder().args(&["kvdemo", "bench", &op, &n.to_string()]).stdout(out.clone()).build();
         let mut store = Store::new(&engine, State { wasi, table: ResourceTable::new() });
         store.set_epoch_deadline(u64::MAX / 2);
         match linking {
@@ -166,7 +165,6 @@ pub fn ns_per_op(linking: Linking, op: &str, n: u64, rounds: usize) -> anyhow::R
                 cmd.wasi_cli_run().call_run(&mut store).await?.map_err(|()| anyhow::anyhow!("guest failed"))
             })?,
         }
-        samples.push(crate::guest::parse(&String::from_utf8_lossy(&out.contents()))?);
-    }
-    Ok(crate::measure::median(&mut samples))
+        crate::guest::parse(&String::from_utf8_lossy(&out.contents()))
+    }))
 }

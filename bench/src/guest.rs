@@ -16,38 +16,34 @@ pub fn parse(stdout: &str) -> anyhow::Result<f64> {
         .ok_or_else(|| anyhow::anyhow!("unexpected guest output {stdout:?}"))
 }
 
-/// ns per `op` as guest `wasm` measured it over `n` calls (`NAME bench OP N`),
-/// median of `rounds` runs, linked as `linking` says.
-pub fn ns_per_op(
+/// One run of `NAME bench OP N` per call, linked as `linking` says: the ns
+/// per op the guest measured.
+pub fn sampler(
     linking: Linking,
     wasm: &Path,
     name: &str,
     kv: &KvCtx,
     op: &str,
     n: u64,
-    rounds: usize,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<crate::measure::Sampler<'static>> {
     let args = ["bench".to_owned(), op.to_owned(), n.to_string()];
-    let mut samples = Vec::new();
-    match linking {
+    let (name, kv) = (name.to_owned(), kv.clone());
+    Ok(match linking {
         Linking::Async => {
             let runner = kvhost_tests::runner();
             let prepared = runner.prepare(&runner.load(wasm)?)?;
-            for _ in 0..rounds {
-                samples.push(run_bench(&runner, &prepared, name, kv, &args)?);
-            }
+            Box::new(move || run_bench(&runner, &prepared, &name, &kv, &args))
         }
         Linking::Sync => {
             let pre = kvhost_tests::sync_host::prepare(wasm)?;
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            for _ in 0..rounds {
+            Box::new(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let out = kvhost_tests::sync_host::run_prepared(&pre, kv.clone(), &args)?;
                 anyhow::ensure!(out.exit_code == 0, "guest bench failed: {}", String::from_utf8_lossy(&out.stderr));
-                samples.push(parse(&String::from_utf8_lossy(&out.stdout))?);
-            }
+                parse(&String::from_utf8_lossy(&out.stdout))
+            })
         }
-    }
-    Ok(crate::measure::median(&mut samples))
+    })
 }
 
 /// One run of `NAME bench OP N` as a task of the tests' runtime: the ns per

@@ -2,18 +2,44 @@
 
 use std::time::Instant;
 
-/// Nanoseconds per call of `f`, the median of `rounds` rounds of `n` calls.
-pub fn ns_per_op(rounds: usize, n: u64, mut f: impl FnMut()) -> f64 {
-    let mut samples: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            start.elapsed().as_nanos() as f64 / n as f64
+/// Nanoseconds per call of `f` over one round of `n` calls.
+pub fn timed(n: u64, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / n as f64
+}
+
+/// One sample of a measure, in nanoseconds per operation.
+pub type Sampler<'a> = Box<dyn FnMut() -> anyhow::Result<f64> + 'a>;
+
+/// A measure's median over its rounds, and the spread of the rounds
+/// ((max - min) / median, in percent).
+#[derive(Debug, Clone, Copy)]
+pub struct Spread {
+    pub median: f64,
+    pub percent: f64,
+}
+
+/// `rounds` samples of every measure, interleaved: each round takes one
+/// sample of each in turn, so a slow patch of a noisy machine touches every
+/// measure alike rather than one of them.
+pub fn interleaved(rounds: usize, measures: &mut [Sampler<'_>]) -> anyhow::Result<Vec<Spread>> {
+    let mut samples = vec![Vec::with_capacity(rounds); measures.len()];
+    for _ in 0..rounds {
+        for (measure, taken) in measures.iter_mut().zip(&mut samples) {
+            taken.push(measure()?);
+        }
+    }
+    Ok(samples
+        .into_iter()
+        .map(|mut s| {
+            let median = median(&mut s);
+            let (lo, hi) = (s[0], s[s.len() - 1]);
+            Spread { median, percent: (hi - lo) / median * 100.0 }
         })
-        .collect();
-    median(&mut samples)
+        .collect())
 }
 
 /// The median of `samples`.
@@ -31,6 +57,8 @@ struct Line {
     baseline: Option<(String, f64)>,
     /// The most this line may be: a ratio to the baseline, or a value.
     target: Option<f64>,
+    /// The spread of its interleaved rounds, in percent, if it had them.
+    spread: Option<f64>,
 }
 
 /// Every line of a run, printed at the end with ratios and targets.
@@ -42,13 +70,19 @@ impl Report {
     pub fn add(&mut self, name: &str, ns: f64, baseline: Option<&str>) {
         let baseline = baseline.map(|b| (b.to_owned(), self.get(b).unwrap_or_else(|| panic!("{b} was not measured"))));
         println!("  {name:<46} {:>12}", fmt(ns, "ns"));
-        self.0.push(Line { name: name.to_owned(), value: ns, unit: "ns", baseline, target: None });
+        self.0.push(Line { name: name.to_owned(), value: ns, unit: "ns", baseline, target: None, spread: None });
+    }
+
+    /// [`Report::add`] of a measure taken in interleaved rounds, with their spread.
+    pub fn add_spread(&mut self, name: &str, ns: Spread, baseline: Option<&str>) {
+        self.add(name, ns.median, baseline);
+        self.0.last_mut().expect("just added").spread = Some(ns.percent);
     }
 
     /// Record a value with a unit and an optional maximum.
     pub fn add_value(&mut self, name: &str, value: f64, unit: &'static str, max: Option<f64>) {
         println!("  {name:<46} {:>12}", fmt(value, unit));
-        self.0.push(Line { name: name.to_owned(), value, unit, baseline: None, target: max });
+        self.0.push(Line { name: name.to_owned(), value, unit, baseline: None, target: max, spread: None });
     }
 
     /// The target of line `name`: a maximum ratio to its baseline, or a maximum value.
@@ -64,7 +98,7 @@ impl Report {
     }
 
     pub fn print(&self) {
-        println!("\n{:<46} {:>12}  {:>7}  {:<8} baseline", "measure", "value", "ratio", "target");
+        println!("\n{:<46} {:>12}  {:>7}  {:>7}  {:<8} baseline", "measure", "value", "spread", "ratio", "target");
         for l in &self.0 {
             let (ratio, judged) = match &l.baseline {
                 Some((_, base)) => (format!("{:.2}x", l.value / base), l.value / base),
@@ -76,7 +110,8 @@ impl Report {
                 (None, _) => String::new(),
             };
             let base = l.baseline.as_ref().map(|(b, _)| b.as_str()).unwrap_or("");
-            println!("{:<46} {:>12}  {ratio:>7}  {target:<8} {base}", l.name, fmt(l.value, l.unit));
+            let spread = l.spread.map_or("-".to_owned(), |p| format!("{p:.1}%"));
+            println!("{:<46} {:>12}  {spread:>7}  {ratio:>7}  {target:<8} {base}", l.name, fmt(l.value, l.unit));
         }
     }
 }

@@ -8,49 +8,60 @@ use std::sync::Arc;
 use kvhost::{Catalog, KvCtx, Limits, MemoryStore, Store, Wait};
 use kvhost_tests::Linking;
 
-use crate::measure::{Report, ns_per_op};
+use crate::measure::{Report, Sampler, interleaved, timed};
 
 pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     println!("memory");
     let memory = Arc::new(MemoryStore::builder("bench:mem").max_size(0).build());
-    let store: &dyn Store = &*memory;
+    let store: Arc<dyn Store> = memory.clone();
     let (key, value) = ("bench-key-0000ab", [7u8; 100]);
     store.set(key, value.to_vec(), None).wait()?;
     let catalog = Catalog::new();
     catalog.insert(memory.clone(), Limits::default());
     let kv = KvCtx::builder(catalog).default_store("bench:mem").build();
-    let bucket = kv.open("")?;
     let n = 200_000 * scale;
     let rounds = 5;
+    // Every measure below, with the earlier one it is compared to; all of
+    // them are sampled in interleaved rounds.
+    let mut names: Vec<(String, Option<String>)> = Vec::new();
+    let mut samplers: Vec<Sampler<'_>> = Vec::new();
+    let mut measure = |name: String, baseline: Option<String>, sampler: Sampler<'static>| {
+        names.push((name, baseline));
+        samplers.push(sampler);
+    };
     for op in ["get", "set"] {
+        let native = format!("1.native.{op}");
         // The store itself: an `Op` that is ready, polled once.
-        let native = match op {
-            "get" => ns_per_op(rounds, n, || drop(black_box(store.get(black_box(key)).wait()))),
-            _ => ns_per_op(rounds, n, || drop(black_box(store.set(black_box(key), value.to_vec(), None).wait()))),
+        let m = store.clone();
+        let sampler: Sampler<'static> = match op {
+            "get" => Box::new(move || Ok(timed(n, || drop(black_box(m.get(black_box(key)).wait()))))),
+            _ => Box::new(move || Ok(timed(n, || drop(black_box(m.set(black_box(key), value.to_vec(), None).wait()))))),
         };
-        report.add(&format!("1.native.{op}"), native, None);
+        measure(native.clone(), None, sampler);
         // The shape `Op` was chosen over: a boxed future on every call, as
         // `#[async_trait]` gives.
-        let boxed = match op {
-            "get" => {
-                ns_per_op(rounds, n, || drop(black_box(Box::pin(async { store.get(black_box(key)).await }).wait())))
-            }
-            _ => ns_per_op(rounds, n, || {
-                drop(black_box(Box::pin(async { store.set(black_box(key), value.to_vec(), None).await }).wait()))
+        let m = store.clone();
+        let sampler: Sampler<'static> = match op {
+            "get" => Box::new(move || {
+                Ok(timed(n, || drop(black_box(Box::pin(async { m.get(black_box(key)).await }).wait()))))
+            }),
+            _ => Box::new(move || {
+                Ok(timed(n, || {
+                    drop(black_box(Box::pin(async { m.set(black_box(key), value.to_vec(), None).await }).wait()))
+                }))
             }),
         };
-        report.add(&format!("1o.boxed_future.{op}"), boxed, Some(&format!("1.native.{op}")));
+        measure(format!("1o.boxed_future.{op}"), Some(native.clone()), sampler);
         // Every rule on the way: limits, grant, concurrency slot, tracing check.
-        let ruled = match op {
-            "get" => ns_per_op(rounds, n, || drop(black_box(bucket.get(black_box(key)).wait()))),
-            _ => ns_per_op(rounds, n, || drop(black_box(bucket.set(black_box(key), value, None).wait()))),
+        let b = kv.open("")?;
+        let sampler: Sampler<'static> = match op {
+            "get" => Box::new(move || Ok(timed(n, || drop(black_box(b.get(black_box(key)).wait()))))),
+            _ => Box::new(move || Ok(timed(n, || drop(black_box(b.set(black_box(key), value, None).wait()))))),
         };
-        report.add(&format!("1c.bucket.{op}"), ruled, Some(&format!("1.native.{op}")));
-        report.add(&format!("1b.boundary.{op}"), crate::boundary::ns_per_op(Linking::Sync, op, n, rounds)?, None);
-        let async_boundary = crate::boundary::ns_per_op(Linking::Async, op, n, rounds)?;
-        report.add(&format!("1b.boundary_async.{op}"), async_boundary, Some(&format!("1b.boundary.{op}")));
-        let floor = native + report.get(&format!("1b.boundary.{op}")).unwrap_or_default();
-        report.add(&format!("1+1b.floor.{op}"), floor, None);
+        measure(format!("1c.bucket.{op}"), Some(native), sampler);
+        let boundary = format!("1b.boundary.{op}");
+        measure(boundary.clone(), None, crate::boundary::sampler(Linking::Sync, op, n)?);
+        measure(format!("1b.boundary_async.{op}"), Some(boundary), crate::boundary::sampler(Linking::Async, op, n)?);
     }
 
     // What the peer keeps per instance: an unshared HashMap behind `&mut`,
@@ -58,33 +69,47 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     // one store shared by every instance.
     let mut unshared: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
     unshared.insert(key.to_owned(), value.to_vec());
-    report.add(
-        "1p.unshared_hashmap.get",
-        ns_per_op(rounds, n, || drop(black_box(unshared.get(black_box(key)).cloned()))),
+    let mut unshared_set = unshared.clone();
+    measure(
+        "1p.unshared_hashmap.get".into(),
         None,
+        Box::new(move || Ok(timed(n, || drop(black_box(unshared.get(black_box(key)).cloned()))))),
     );
-    report.add(
-        "1p.unshared_hashmap.set",
-        ns_per_op(rounds, n, || drop(black_box(unshared.insert(black_box(key).to_owned(), value.to_vec())))),
+    measure(
+        "1p.unshared_hashmap.set".into(),
         None,
+        Box::new(move || {
+            Ok(timed(n, || drop(black_box(unshared_set.insert(black_box(key).to_owned(), value.to_vec())))))
+        }),
     );
 
     let kvdemo = kvhost_tests::rust_guest();
     let draft = crate::peer::draft_guest();
     for op in ["get", "set"] {
         let floor = format!("1+1b.floor.{op}");
-        let ns = crate::guest::ns_per_op(Linking::Sync, &kvdemo, "kvdemo", &kv, op, n, rounds)?;
-        report.add(&format!("2.kvhost_store.{op}"), ns, Some(&floor));
-        let ns = crate::guest::ns_per_op(Linking::Async, &kvdemo, "kvdemo", &kv, op, n, rounds)?;
-        report.add(&format!("2a.kvhost_store_async.{op}"), ns, Some(&floor));
+        let sampler = crate::guest::sampler(Linking::Sync, &kvdemo, "kvdemo", &kv, op, n)?;
+        measure(format!("2.kvhost_store.{op}"), Some(floor.clone()), sampler);
+        let sampler = crate::guest::sampler(Linking::Async, &kvdemo, "kvdemo", &kv, op, n)?;
+        measure(format!("2a.kvhost_store_async.{op}"), Some(floor), sampler);
     }
     for op in ["get", "set"] {
         let peer = format!("4.peer_wasi_draft.{op}");
-        report.add(&peer, crate::peer::ns_per_op(op, n, rounds)?, None);
-        let ns = crate::guest::ns_per_op(Linking::Sync, &draft, "kv-draft", &kv, op, n, rounds)?;
-        report.add(&format!("3.kvhost_wasi_draft.{op}"), ns, Some(&peer));
-        let ns = crate::guest::ns_per_op(Linking::Async, &draft, "kv-draft", &kv, op, n, rounds)?;
-        report.add(&format!("3a.kvhost_wasi_draft_async.{op}"), ns, Some(&peer));
+        measure(peer.clone(), None, crate::peer::sampler(op, n)?);
+        let sampler = crate::guest::sampler(Linking::Sync, &draft, "kv-draft", &kv, op, n)?;
+        measure(format!("3.kvhost_wasi_draft.{op}"), Some(peer.clone()), sampler);
+        let sampler = crate::guest::sampler(Linking::Async, &draft, "kv-draft", &kv, op, n)?;
+        measure(format!("3a.kvhost_wasi_draft_async.{op}"), Some(peer), sampler);
+    }
+
+    let results = interleaved(rounds, &mut samplers)?;
+    for ((name, baseline), result) in names.iter().zip(results) {
+        report.add_spread(name, result, baseline.as_deref());
+        // The floor a guest's call is held to: the store plus the boundary.
+        if let Some(op) = name.strip_prefix("1b.boundary_async.") {
+            let native = report.get(&format!("1.native.{op}")).unwrap_or_default();
+            let floor = native + report.get(&format!("1b.boundary.{op}")).unwrap_or_default();
+            report.add(&format!("1+1b.floor.{op}"), floor, None);
+        }
     }
     // Instantiation is inside the wall time: N large enough that it is noise.
     let one = mixed_throughput(&kv, 1, 16 * n, rounds)?;

@@ -19,26 +19,25 @@ impl WasiView for State {
     }
 }
 
-/// ns per call of `op` by kv-draft on the peer host, on an engine configured as kvhost's.
-pub fn ns_per_op(op: &str, n: u64, rounds: usize) -> anyhow::Result<f64> {
+/// One run of kv-draft on the peer host per call: its ns per `op`.
+pub fn sampler(op: &str, n: u64) -> anyhow::Result<crate::measure::Sampler<'static>> {
+    let op = op.to_owned();
     let engine = Engine::new(&kvhost::GuestRunner::config())?;
     let mut linker = Linker::<State>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasmtime_wasi_keyvalue::add_to_linker(&mut linker, |s: &mut State| WasiKeyValue::new(&s.kv, &mut s.table))?;
     let component = wasmtime::component::Component::from_file(&engine, draft_guest())?;
     let pre = CommandPre::new(linker.instantiate_pre(&component)?)?;
-    let mut samples = Vec::new();
-    for _ in 0..rounds {
+    Ok(Box::new(move || {
         let out = MemoryOutputPipe::new(1 << 16);
-        let wasi = WasiCtx::builder().args(&["kv-draft", "bench", op, &n.to_string()]).stdout(out.clone()).build();
+        let wasi = WasiCtx::builder().args(&["kv-draft", "bench", &op, &n.to_string()]).stdout(out.clone()).build();
         let state = State { wasi, table: ResourceTable::new(), kv: WasiKeyValueCtxBuilder::new().build() };
         let mut store = Store::new(&engine, state);
         store.set_epoch_deadline(u64::MAX / 2);
         let cmd = pre.instantiate(&mut store)?;
         cmd.wasi_cli_run().call_run(&mut store)?.map_err(|()| anyhow::anyhow!("guest failed"))?;
-        samples.push(crate::guest::parse(&String::from_utf8_lossy(&out.contents()))?);
-    }
-    Ok(crate::measure::median(&mut samples))
+        crate::guest::parse(&String::from_utf8_lossy(&out.contents()))
+    }))
 }
 
 /// The wasi:keyvalue@0.2.0-draft guest.

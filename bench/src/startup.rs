@@ -1,20 +1,26 @@
-//! Measure 9: instantiate and run a trivial guest (open a store, return).
+//! Measure 9: instantiate and run a trivial guest (open a store, return),
+//! with the default allocator and the pooling one, in interleaved rounds.
 
 use std::time::Instant;
 
 use kvhost::registry::GuestLimits;
 use kvhost::{Catalog, GuestRun, GuestRunner, KvCtx, Limits, MemoryStore, Stdio};
 
+use crate::measure::{Sampler, interleaved};
+
 pub fn run(report: &mut crate::measure::Report, scale: u64) -> anyhow::Result<()> {
     println!("startup");
-    let ns = measure(&GuestRunner::new()?, scale)?;
-    report.add_value("9.instantiate_and_run_trivial_guest", ns, "ns", Some(50_000.0));
-    let ns = measure(&GuestRunner::pooled(64)?, scale)?;
-    report.add_value("9.instantiate_and_run_trivial_guest.pooling", ns, "ns", Some(50_000.0));
+    let mut samplers = [sampler(GuestRunner::new()?, scale)?, sampler(GuestRunner::pooled(64)?, scale)?];
+    let [default, pooling] = interleaved(5, &mut samplers)?[..] else { unreachable!("two measures") };
+    report.add_value("9.instantiate_and_run_trivial_guest", default.median, "ns", Some(50_000.0));
+    report.add_value("9.instantiate_and_run_trivial_guest.spread", default.percent, "%", None);
+    report.add_value("9.instantiate_and_run_trivial_guest.pooling", pooling.median, "ns", Some(50_000.0));
+    report.add_value("9.instantiate_and_run_trivial_guest.pooling.spread", pooling.percent, "%", None);
     Ok(())
 }
 
-fn measure(runner: &GuestRunner, scale: u64) -> anyhow::Result<f64> {
+/// One round per call: `500 * scale` runs of the noop guest, ns per run.
+fn sampler(runner: GuestRunner, scale: u64) -> anyhow::Result<Sampler<'static>> {
     let stores = Catalog::new();
     stores.insert(std::sync::Arc::new(MemoryStore::builder("bench:mem").build()), Limits::default());
     let kv = KvCtx::builder(stores).default_store("bench:mem").build();
@@ -29,8 +35,7 @@ fn measure(runner: &GuestRunner, scale: u64) -> anyhow::Result<f64> {
         stdio: Stdio::Capture,
     };
     let n = 500 * scale;
-    let mut samples = Vec::new();
-    for _ in 0..5 {
+    Ok(Box::new(move || {
         let start = Instant::now();
         kvhost_tests::rt().block_on(async {
             for _ in 0..n {
@@ -39,7 +44,6 @@ fn measure(runner: &GuestRunner, scale: u64) -> anyhow::Result<f64> {
             }
             anyhow::Ok(())
         })?;
-        samples.push(start.elapsed().as_nanos() as f64 / n as f64);
-    }
-    Ok(crate::measure::median(&mut samples))
+        Ok(start.elapsed().as_nanos() as f64 / n as f64)
+    }))
 }

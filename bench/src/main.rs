@@ -30,6 +30,11 @@ struct Args {
     /// includes the 1,000 waiting guests and the batches).
     #[arg(long)]
     filter: Option<String>,
+    /// In the memory group, take only the measures whose name contains this
+    /// text (to profile one of them: `perf record kvhost-bench --filter memory
+    /// --only 3.kvhost_wasi_draft.set`).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     let mut report = measure::Report::default();
     println!("kvhost-bench ({} mode); ns per operation, median of rounds", if args.quick { "quick" } else { "full" });
     if wanted("memory") {
-        memory::run(&mut report, scale)?;
+        memory::run(&mut report, scale, args.only.as_deref())?;
         report.target("2.kvhost_store.get", 1.10);
         report.target("2.kvhost_store.set", 1.10);
         report.target("3.kvhost_wasi_draft.get", 1.0);

@@ -10,7 +10,7 @@ use kvhost_tests::Linking;
 
 use crate::measure::{Report, Sampler, interleaved, timed};
 
-pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
+pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Result<()> {
     println!("memory");
     let memory = Arc::new(MemoryStore::builder("bench:mem").max_size(0).build());
     let store: Arc<dyn Store> = memory.clone();
@@ -26,8 +26,10 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     let mut names: Vec<(String, Option<String>)> = Vec::new();
     let mut samplers: Vec<Sampler<'_>> = Vec::new();
     let mut measure = |name: String, baseline: Option<String>, sampler: Sampler<'static>| {
-        names.push((name, baseline));
-        samplers.push(sampler);
+        if only.is_none_or(|o| name.contains(o)) {
+            names.push((name, baseline));
+            samplers.push(sampler);
+        }
     };
     for op in ["get", "set"] {
         let native = format!("1.native.{op}");
@@ -103,13 +105,18 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
 
     let results = interleaved(rounds, &mut samplers)?;
     for ((name, baseline), result) in names.iter().zip(results) {
-        report.add_spread(name, result, baseline.as_deref());
+        // (A baseline left out by --only is not compared to.)
+        report.add_spread(name, result, baseline.as_deref().filter(|b| report.get(b).is_some()));
         // The floor a guest's call is held to: the store plus the boundary.
         if let Some(op) = name.strip_prefix("1b.boundary_async.") {
-            let native = report.get(&format!("1.native.{op}")).unwrap_or_default();
-            let floor = native + report.get(&format!("1b.boundary.{op}")).unwrap_or_default();
-            report.add(&format!("1+1b.floor.{op}"), floor, None);
+            let native = report.get(&format!("1.native.{op}"));
+            if let (Some(native), Some(boundary)) = (native, report.get(&format!("1b.boundary.{op}"))) {
+                report.add(&format!("1+1b.floor.{op}"), native + boundary, None);
+            }
         }
+    }
+    if only.is_some() {
+        return Ok(());
     }
     // Instantiation is inside the wall time: N large enough that it is noise.
     let one = mixed_throughput(&kv, 1, 16 * n, rounds)?;

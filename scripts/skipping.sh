@@ -1,4 +1,4 @@
-# Sourced by scripts/setup.sh and .ci/services.sh: whether KVHOST_SKIP
+# Sourced by scripts/test.sh, scripts/setup.sh and .ci/services.sh: whether KVHOST_SKIP
 # (a comma-separated list, see scripts/test.sh) names any of the arguments,
 # or all.
 skipping() {

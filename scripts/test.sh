@@ -14,6 +14,7 @@
 # their list. Arguments are passed to cargo nextest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/skipping.sh
 
 # The tests each need names, as nextest filtersets over test and binary
 # names (tests/support/needs.rs fails a test that needs one and is missed).
@@ -58,7 +59,7 @@ else
     ./scripts/setup.sh
 fi
 wit_skipped=""
-if [[ " ${skip_names[*]} " == *" wasm-tools "* ]]; then
+if skipping wasm-tools; then
     wit_skipped="the check that wit-package/ matches wit/ (it runs wasm-tools)"
 else
     ./scripts/wit-package.sh --check
@@ -73,7 +74,7 @@ cargo nextest run --release -p kvhost-tests --test pg_restart --test redis_resta
 cargo publish --dry-run --quiet --allow-dirty -p kvhost-guest
 cargo publish --dry-run --quiet --allow-dirty -p kvhost
 bench_skipped=""
-if [[ " ${skip_names[*]} " == *" wasmtime "* || " ${skip_names[*]} " == *" postgres "* ]]; then
+if skipping wasmtime postgres; then
     bench_skipped="the kvhost serve vs wasmtime serve comparison (it needs wasmtime and postgres)"
 else
     echo "== kvhost serve against wasmtime serve (quick)"

@@ -6,6 +6,7 @@ use kvhost::registry::{GuestLimits, Registry};
 use kvhost::sql::{Dialect, SqlDatabase, TableNames};
 use kvhost::{GuestRun, GuestRunner, Host, KvCtx, Limits, Stdio};
 use kvhost_tests::backend::{server_need, unique_table};
+use kvhost_tests::needs;
 use kvhost_tests::{rust_guest, stdout_ok};
 
 /// Start `db` (a `db.sql.*` entry body) and a `store.sql` on a fresh table,
@@ -21,14 +22,10 @@ fn guest_and_embedder_share_a_sql_store(db: &str, dialect: Dialect) {
     let registry = Registry::from_yaml(dir.path().join("registry.yaml"), &yaml).unwrap();
     rt.block_on(async {
         let mut host = Host::new(registry);
-        if let Some(need) = server_need(dialect) {
-            need.check();
-        }
+        let need = server_need(dialect);
+        needs::check(need);
         if let Err(e) = host.start(&["app:db".to_owned()]).await {
-            match server_need(dialect) {
-                Some(need) => need.missing(format!("{e:#}")),
-                None => panic!("{e:#}"),
-            }
+            needs::failed(need, format!("{e:#}"));
         }
         let sql = host.database::<SqlDatabase>("app:db").unwrap();
         let names = TableNames::new(table.as_str());

@@ -75,9 +75,9 @@ fn redis_overhead(n: u64) -> anyhow::Result<f64> {
     redis::cmd("FLUSHDB").query::<()>(&mut con)?;
     let before = used(&mut con)?;
     let value = [7u8; 100];
-    for batch in (0..n).collect::<Vec<_>>().chunks(1000) {
+    for start in (0..n).step_by(1000) {
         let mut pipe = redis::pipe();
-        for &i in batch {
+        for i in start..n.min(start + 1000) {
             pipe.cmd("SET").arg(key(i)).arg(&value[..]).ignore();
         }
         pipe.query::<()>(&mut con)?;

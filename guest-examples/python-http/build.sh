@@ -1,10 +1,6 @@
 #!/usr/bin/env bash
-# Build http-kv-py: ./build.sh OUTPUT.wasm (default ../../target/guests/python/http-kv-py.wasm).
-# Needs componentize-py 0.25.1 (pip install componentize-py==0.25.1).
+# Build http-kv-py: ./build.sh [OUTPUT.wasm] (default ../../target/guests/python/http-kv-py.wasm).
+# Needs componentize-py 0.25.1 (pip install componentize-py==0.25.1); see ../build-python.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
-out="${1:-../../target/guests/python/http-kv-py.wasm}"
-command -v componentize-py >/dev/null || { echo "componentize-py not found: pip install componentize-py==0.25.1" >&2; exit 127; }
-mkdir -p "$(dirname "$out")"
-componentize-py -d ../../wit -w kvhost:store/http componentize app -o "$out.tmp"
-mv "$out.tmp" "$out"
+exec ../build-python.sh kvhost:store/http ../../target/guests/python/http-kv-py.wasm "$@"

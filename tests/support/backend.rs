@@ -12,7 +12,7 @@ use kvhost::sql::{
 use kvhost::{Catalog, KvCtx, Limits, ManualClock, MemoryStore, SharedStore};
 
 use crate::blocking::Blocking;
-use crate::needs::Need;
+use crate::needs::{self, Need};
 
 /// Which backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,13 +120,10 @@ pub fn server_need(dialect: Dialect) -> Option<Need> {
 /// Connect `cfg`. The test fails, saying how to start it, when it is down.
 pub fn connect(rt: &tokio::runtime::Runtime, cfg: &DatabaseConfig) -> Arc<SqlDatabase> {
     let need = server_need(cfg.dialect);
-    need.inspect(|n| n.check());
+    needs::check(need);
     match rt.block_on(SqlDatabase::connect("test:db", cfg)) {
         Ok(db) => Arc::new(db),
-        Err(e) => match need {
-            Some(need) => need.missing(format!("{e:#}")),
-            None => panic!("cannot open {}: {e:#}", cfg.dialect.name()),
-        },
+        Err(e) => needs::failed(need, format!("cannot open {}: {e:#}", cfg.dialect.name())),
     }
 }
 

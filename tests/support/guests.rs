@@ -75,7 +75,7 @@ pub fn guest(lang: Lang) -> PathBuf {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.is_file())
-        .chain([root.join("wit/store.wit"), root.join("wit/http.wit")])
+        .chain([root.join("wit/store.wit"), root.join("wit/http.wit"), root.join("guest-examples/build-python.sh")])
         .collect();
     let newest = sources.iter().map(|p| modified(p)).max().unwrap();
     if wasm.is_file() && modified(&wasm) >= newest {

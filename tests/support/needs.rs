@@ -81,6 +81,25 @@ impl Need {
     }
 }
 
+/// For something that is a [`Need`] or is always there (`None`, such as a
+/// SQLite file): [`Need::check`] it before the test uses it.
+#[track_caller]
+pub fn check(need: Option<Need>) {
+    if let Some(need) = need {
+        need.check();
+    }
+}
+
+/// It failed: [`Need::missing`] for a need, a plain panic with `why` for
+/// what is always there.
+#[track_caller]
+pub fn failed(need: Option<Need>, why: impl Display) -> ! {
+    match need {
+        Some(need) => need.missing(why),
+        None => panic!("{why}"),
+    }
+}
+
 /// Check that command-line tool `tool` (which `need` provides) runs.
 #[track_caller]
 pub fn require_tool(need: Need, tool: &str) {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use std::path::Path;
 
 use crate::backend::unique_table;
-use crate::needs::Need;
+use crate::needs::{self, Need};
 use crate::{build_rust_guest, kvhost, kvhost_bin, text};
 
 /// The HTTP guest (`guest-examples/rust-http`).
@@ -30,18 +30,14 @@ pub fn http_guest_draft() -> PathBuf {
 /// Write a registry whose store `app:kv` lives in `db` (a `db.*` entry
 /// body, on a server the test `need`s), with the SQL table created.
 fn registry(dir: &Path, db: &str, store: &str, need: Option<Need>) -> String {
-    need.inspect(|n| n.check());
+    needs::check(need);
     let file = dir.join("registry.yaml");
     std::fs::write(&file, format!("namespace: app\nentries:\n  - {db}\n  - {store}\n")).unwrap();
     let file = file.display().to_string();
     if store.contains("store.sql") {
         let out = kvhost(&["schema", "--config", &file, "app:kv", "--apply"]);
         if !out.status.success() {
-            let (_, err) = text(&out);
-            match need {
-                Some(need) => need.missing(err),
-                None => panic!("kvhost schema --apply: {err}"),
-            }
+            needs::failed(need, format!("kvhost schema --apply: {}", text(&out).1));
         }
     }
     if need == Some(Need::Redis) {

@@ -146,7 +146,7 @@ const STORE_FIELDS: &[&str] = &[
 ];
 
 /// `result`'s value, or (its error kept in `problems`) the default.
-fn keep<T: Default>(problems: &mut Vec<ConfigError>, result: Result<T>) -> T {
+pub(super) fn keep<T: Default>(problems: &mut Vec<ConfigError>, result: Result<T>) -> T {
     result.unwrap_or_else(|e| {
         problems.push(e);
         T::default()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use super::entry::{Entry, Lifecycle, valid_name};
-use super::kind::Kind;
+use super::kind::{Kind, keep};
 use crate::config::{ConfigError, Fields, Location, substitute_env, type_name};
 
 /// Every `.yaml`/`.yml` file under `path` (or `path` itself), sorted.
@@ -130,15 +130,10 @@ fn parse_entry(
     f.take("name");
     f.take("meta");
     let kind_name = f.required_string("kind")?;
-    let lifecycle = f.nested("lifecycle").and_then(Lifecycle::parse).unwrap_or_else(|e| {
-        problems.push(e);
-        Lifecycle::default()
-    });
+    let lifecycle = keep(problems, f.nested("lifecycle").and_then(Lifecycle::parse));
     let (kind, kind_fields) = Kind::parse(&kind_name, &mut f, file, problems)?;
     let known: Vec<&str> = COMMON_FIELDS.iter().chain(&kind_fields).copied().collect();
-    if let Err(e) = f.finish(&known) {
-        problems.push(e);
-    }
+    keep(problems, f.finish(&known));
     Ok(Entry { id, file: file.to_owned(), lifecycle, kind })
 }
 

@@ -19,7 +19,7 @@ mod table;
 pub(crate) use config::KIND;
 pub use config::MemoryConfig;
 use slot::Slot;
-use table::{Table, holds};
+use table::{Place, Table, holds};
 
 /// Builds a [`MemoryStore`].
 ///
@@ -225,15 +225,16 @@ impl MemoryStore {
         match shard.find(place.hash, holds(key)) {
             Some(slot) if !now.is_live(slot) => {
                 drop(shard);
-                self.remove_if_expired(key, now.get());
+                self.remove_if_expired(key, &place, now.get());
                 f(None)
             }
             found => f(found),
         }
     }
 
-    fn remove_if_expired(&self, key: &str, now_ms: u64) {
-        let place = self.table.place(key);
+    /// Remove `key` (found at `place`) if it is still expired: another
+    /// writer may have replaced it since it was read.
+    fn remove_if_expired(&self, key: &str, place: &Place<'_>, now_ms: u64) {
         let mut shard = place.write();
         if let Ok(found) = shard.find_entry(place.hash, holds(key))
             && found.get().expires_at() <= now_ms

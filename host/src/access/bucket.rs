@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cursor::{self, Numbered};
+use super::gate::Permit;
 use super::grant::Grant;
 use super::guarded::Guarded;
 use super::limits::Limits;
@@ -232,6 +233,7 @@ impl Bucket {
     /// function calls and the result is ready: no future is built or
     /// boxed. Waiting for a slot, waiting on the backend, and the span
     /// (when debug logging is on) each take one boxed future.
+    #[inline]
     fn run<'a, T: Send + 'a>(
         &'a self,
         op: &'static str,
@@ -241,23 +243,46 @@ impl Bucket {
     ) -> Op<'a, T> {
         let traced = tracing::enabled!(target: "kvhost::store", tracing::Level::DEBUG);
         if traced || self.store.metrics.is_some() {
-            let metrics = self.store.metrics.as_ref();
-            return Op::pending(observed(self.id(), op, len, traced, metrics, self.work(checked, call)));
+            return self.run_observed(op, len, traced, checked, call);
         }
         if let Err(e) = checked {
             return Op::ready(Err(e));
         }
-        let gate = &self.store.gate;
-        match gate.try_enter() {
-            Some(slot) => call().map(move |result| {
+        let Some(slot) = self.store.gate.try_enter() else {
+            return self.run_after_waiting(call);
+        };
+        match call().into_ready() {
+            Ok(result) => {
                 drop(slot);
-                result
-            }),
-            None => Op::pending(async move {
-                let _slot = gate.wait(self.id()).await?;
-                call().await
-            }),
+                Op::ready(result)
+            }
+            Err(pending) => holding(slot, pending),
         }
+    }
+
+    /// [`Bucket::run`] when every slot is taken: wait for one, then call.
+    #[cold]
+    #[inline(never)]
+    fn run_after_waiting<'a, T: Send + 'a>(&'a self, call: impl FnOnce() -> Op<'a, T> + Send + 'a) -> Op<'a, T> {
+        Op::pending(async move {
+            let _slot = self.store.gate.wait(self.id()).await?;
+            call().await
+        })
+    }
+
+    /// [`Bucket::run`] when the operation is traced or its store has
+    /// metrics: out of line, to keep the common path short.
+    #[inline(never)]
+    fn run_observed<'a, T: Send + 'a>(
+        &'a self,
+        op: &'static str,
+        len: usize,
+        traced: bool,
+        checked: Result<()>,
+        call: impl FnOnce() -> Op<'a, T> + Send + 'a,
+    ) -> Op<'a, T> {
+        let metrics = self.store.metrics.as_ref();
+        Op::pending(observed(self.id(), op, len, traced, metrics, self.work(checked, call)))
     }
 
     /// [`Bucket::run`]'s steps as one future, for the traced path.
@@ -270,6 +295,17 @@ impl Bucket {
         };
         call().await
     }
+}
+
+/// An operation still pending, which holds its concurrency `slot` until it
+/// ends. Out of line, to keep the common path short: a memory store's
+/// operations never come here.
+#[inline(never)]
+fn holding<'a, T: Send + 'a>(slot: Permit<'a>, pending: Op<'a, T>) -> Op<'a, T> {
+    Op::pending(async move {
+        let _slot = slot;
+        pending.await
+    })
 }
 
 /// `work`, with how it ended and how long it took recorded in `metrics` and,

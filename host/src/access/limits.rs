@@ -43,23 +43,25 @@ impl Limits {
     pub const DEFAULT_MAX_CONCURRENCY_WAIT: Duration = Duration::from_secs(1);
 
     /// Reject empty keys, keys with NUL, and keys over `max_key_bytes`.
+    #[inline]
     pub fn check_key(&self, key: &str) -> Result<()> {
-        if key.is_empty() {
-            return Err(Error::InvalidArgument("key must not be empty".into()));
-        }
-        if key.contains('\0') {
-            return Err(Error::InvalidArgument(
-                "key must not contain NUL (U+0000): PostgreSQL text cannot hold it, so no store accepts it".into(),
-            ));
-        }
-        if key.len() > self.max_key_bytes as usize {
-            return Err(Error::InvalidArgument(format!(
-                "key is {} bytes, over this store's max_key_bytes ({})",
-                key.len(),
-                self.max_key_bytes
-            )));
+        // The length first, so that the NUL scan is bounded.
+        if key.is_empty() || key.len() > self.max_key_bytes as usize || has_nul(key.as_bytes()) {
+            return Err(self.key_error(key));
         }
         Ok(())
+    }
+
+    /// What is wrong with a key `check_key` refused.
+    #[cold]
+    fn key_error(&self, key: &str) -> Error {
+        Error::InvalidArgument(if key.is_empty() {
+            "key must not be empty".into()
+        } else if key.len() > self.max_key_bytes as usize {
+            format!("key is {} bytes, over this store's max_key_bytes ({})", key.len(), self.max_key_bytes)
+        } else {
+            "key must not contain NUL (U+0000): PostgreSQL text cannot hold it, so no store accepts it".into()
+        })
     }
 
     /// Reject values over `max_value_bytes`.
@@ -112,6 +114,49 @@ impl Default for Limits {
             max_result_bytes: Self::DEFAULT_MAX_RESULT_BYTES,
             max_concurrency: Self::DEFAULT_MAX_CONCURRENCY,
             max_concurrency_wait: Self::DEFAULT_MAX_CONCURRENCY_WAIT,
+        }
+    }
+}
+
+/// Whether `bytes` holds a NUL, eight bytes at a time: keys are short, and
+/// this runs on every operation. (`x - 0x01.. & !x & 0x80..` is non-zero
+/// exactly when a byte of `x` is zero.)
+fn has_nul(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let x = u64::from_ne_bytes(word.try_into().expect("chunks of 8"));
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_nul_anywhere_in_a_key() {
+        let at = |i: usize| {
+            let mut key = vec![b'k'; 100];
+            key[i] = 0;
+            has_nul(&key)
+        };
+        assert!((0..100).all(at));
+        assert!(!has_nul(b"user:1") && !has_nul(b"") && !has_nul(&[0x80, 0x01, 0xff, 0x7f, 1, 2, 3, 4, 5]));
+        assert!(has_nul(&[0x80, 0x00, 0xff, 0x7f, 1, 2, 3, 4, 5]) && has_nul(&[1, 2, 3, 4, 5, 6, 7, 8, 0]));
+    }
+
+    #[test]
+    fn errors_when_a_key_is_empty_too_long_or_has_nul() {
+        let limits = Limits { max_key_bytes: 4, ..Limits::default() };
+        assert!(limits.check_key("abcd").is_ok());
+        for (key, says) in [("", "empty"), ("abcde", "max_key_bytes"), ("a\0", "NUL")] {
+            let err = limits.check_key(key).unwrap_err().to_string();
+            assert!(err.contains(says), "{key:?}: {err}");
         }
     }
 }

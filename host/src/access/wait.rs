@@ -20,6 +20,7 @@ use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 /// current-thread runtime's own thread must never block (tokio refuses).
 pub trait Wait: Future + Sized {
     /// This operation's output, waiting for it if need be.
+    #[inline]
     fn wait(self) -> Self::Output {
         let mut future = pin!(self);
         if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {

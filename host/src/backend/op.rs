@@ -30,6 +30,7 @@ enum Inner<'a, T> {
 
 impl<'a, T> Op<'a, T> {
     /// An operation that has already finished.
+    #[inline]
     pub fn ready(result: Result<T>) -> Self {
         Self(Inner::Ready(Some(result)))
     }
@@ -53,8 +54,35 @@ impl<'a, T> Op<'a, T> {
         matches!(self.0, Inner::Ready(_))
     }
 
+    /// The result: at once if it is ready, else waited for as
+    /// [`crate::Wait`] does. What the synchronous linker's functions call.
+    #[inline]
+    pub(crate) fn wait_sync(self) -> Result<T> {
+        match self.into_ready() {
+            Ok(result) => result,
+            Err(op) => op.block(),
+        }
+    }
+
+    /// A pending operation's result, blocking this thread (see `Wait`).
+    #[cold]
+    #[inline(never)]
+    fn block(self) -> Result<T> {
+        crate::Wait::wait(self)
+    }
+
+    /// The result if it is already there, or this operation to await.
+    #[inline]
+    pub(crate) fn into_ready(self) -> std::result::Result<Result<T>, Self> {
+        match self.0 {
+            Inner::Ready(Some(result)) => Ok(result),
+            inner => Err(Self(inner)),
+        }
+    }
+
     /// This operation with `f` applied to its result: at once if it is
     /// ready, when it finishes otherwise.
+    #[inline]
     pub fn map<U>(self, f: impl FnOnce(Result<T>) -> Result<U> + Send + 'a) -> Op<'a, U>
     where
         T: 'a,
@@ -98,6 +126,7 @@ impl<T> Unpin for Op<'_, T> {}
 impl<T> Future for Op<'_, T> {
     type Output = Result<T>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         match &mut self.0 {
             Inner::Ready(result) => Poll::Ready(result.take().expect("Op polled after it completed")),

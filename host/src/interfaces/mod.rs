@@ -60,7 +60,7 @@ macro_rules! finish {
         $op.await
     };
     (waited, $op:expr) => {
-        $crate::access::Wait::wait($op)
+        $crate::backend::Op::wait_sync($op)
     };
 }
 use finish;

@@ -63,7 +63,12 @@ pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Resul
         measure(format!("1c.bucket.{op}"), Some(native), sampler);
         let boundary = format!("1b.boundary.{op}");
         measure(boundary.clone(), None, crate::boundary::sampler(Linking::Sync, op, n)?);
-        measure(format!("1b.boundary_async.{op}"), Some(boundary), crate::boundary::sampler(Linking::Async, op, n)?);
+        measure(
+            format!("1b.boundary_async.{op}"),
+            Some(boundary.clone()),
+            crate::boundary::sampler(Linking::Async, op, n)?,
+        );
+        measure(format!("1b.boundary_borrowed.{op}"), Some(boundary), crate::boundary::borrowed_sampler(op, n)?);
     }
 
     // What the peer keeps per instance: an unshared HashMap behind `&mut`,

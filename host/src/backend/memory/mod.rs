@@ -55,7 +55,6 @@ impl MemoryStoreBuilder {
             table: Table::new(),
             len: AtomicU64::new(0),
             earliest_expiry: AtomicU64::new(NEVER),
-            next_version: AtomicU64::new(1),
             max_size: self.max_size,
             clock: self.clock,
             info: StoreInfo { id: self.id, backend: "memory", durable: false, versioned: true },
@@ -98,8 +97,6 @@ struct Fresh<'v> {
     value: Cow<'v, [u8]>,
     /// Unix milliseconds, or [`NEVER`].
     expires_at: u64,
-    /// Changes on every write; unique within the store.
-    version: u64,
 }
 
 /// An in-memory store. Data is lost when the host stops.
@@ -115,7 +112,6 @@ pub struct MemoryStore {
     /// A lower bound on the earliest `expires_at` in `table`, so that a full
     /// store knows in O(1) whether purging could free a slot.
     earliest_expiry: AtomicU64,
-    next_version: AtomicU64,
     max_size: u64,
     clock: SharedClock,
     info: StoreInfo,
@@ -155,7 +151,8 @@ impl MemoryStore {
     }
 
     /// Write `key` with what `f` makes of its live entry (None if absent or
-    /// expired), under the key's shard lock; `f` runs at most once. An
+    /// expired) and the version the write will have, under the key's shard
+    /// lock; `f` runs at most once. An
     /// existing slot, live or expired, is overwritten in place. A new key
     /// takes a slot; if the store is full, expired entries are purged once
     /// before refusing it.
@@ -163,15 +160,16 @@ impl MemoryStore {
         &self,
         key: &str,
         now: &Now<'_>,
-        mut f: impl FnMut(Option<&Slot>) -> Result<(Fresh<'v>, T)>,
+        mut f: impl FnMut(Option<&Slot>, u64) -> Result<(Fresh<'v>, T)>,
     ) -> Result<T> {
         let place = self.table.place(key);
         let mut purged = false;
         loop {
             let mut shard = place.write();
-            if let Some(slot) = shard.find_mut(place.hash, holds(key)) {
-                let (new, out) = f(Some(&*slot).filter(|s| now.is_live(s)))?;
-                slot.overwrite(&new.value, new.expires_at, new.version);
+            let version = shard.new_version();
+            if let Some(slot) = shard.slots.find_mut(place.hash, holds(key)) {
+                let (new, out) = f(Some(&*slot).filter(|s| now.is_live(s)), version)?;
+                slot.overwrite(&new.value, new.expires_at, version);
                 drop(shard);
                 self.note_expiry(new.expires_at);
                 return Ok(out);
@@ -187,10 +185,10 @@ impl MemoryStore {
                 }
                 return Err(Error::StoreFull { store: self.info.id.clone(), max_size: self.max_size });
             }
-            let (new, out) = f(None).inspect_err(|_| self.release_slot())?;
-            shard.insert_unique(
+            let (new, out) = f(None, version).inspect_err(|_| self.release_slot())?;
+            shard.slots.insert_unique(
                 place.hash,
-                Slot::new(key, &new.value, new.expires_at, new.version),
+                Slot::new(key, &new.value, new.expires_at, version),
                 self.table.rehash(),
             );
             drop(shard);
@@ -203,17 +201,12 @@ impl MemoryStore {
     fn write(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
         let now = Now::new(&*self.clock);
         let expires_at = ttl.map_or(NEVER, |t| expiry(now.get(), Some(t)).unwrap_or(NEVER));
-        self.upsert(key, &now, |live| {
+        self.upsert(key, &now, |live, version| {
             if !condition.holds(live.map(Slot::version)) {
                 return Err(condition.conflict(key));
             }
-            let version = self.new_version();
-            Ok((Fresh { value: Cow::Borrowed(value), expires_at, version }, version))
+            Ok((Fresh { value: Cow::Borrowed(value), expires_at }, version))
         })
-    }
-
-    fn new_version(&self) -> u64 {
-        self.next_version.fetch_add(1, Ordering::Relaxed)
     }
 
     /// `f` of the live entry under `key`; an expired one found on the way is
@@ -222,7 +215,7 @@ impl MemoryStore {
         let now = Now::new(&*self.clock);
         let place = self.table.place(key);
         let shard = place.read();
-        match shard.find(place.hash, holds(key)) {
+        match shard.slots.find(place.hash, holds(key)) {
             Some(slot) if !now.is_live(slot) => {
                 drop(shard);
                 self.remove_if_expired(key, &place, now.get());
@@ -236,7 +229,7 @@ impl MemoryStore {
     /// writer may have replaced it since it was read.
     fn remove_if_expired(&self, key: &str, place: &Place<'_>, now_ms: u64) {
         let mut shard = place.write();
-        if let Ok(found) = shard.find_entry(place.hash, holds(key))
+        if let Ok(found) = shard.slots.find_entry(place.hash, holds(key))
             && found.get().expires_at() <= now_ms
         {
             found.remove();
@@ -269,7 +262,7 @@ impl MemoryStore {
     pub(crate) fn delete(&self, key: &str) -> Result<bool> {
         let now = self.clock.now_ms();
         let place = self.table.place(key);
-        let removed = place.write().find_entry(place.hash, holds(key)).ok().map(|e| e.remove().0);
+        let removed = place.write().slots.find_entry(place.hash, holds(key)).ok().map(|e| e.remove().0);
         let Some(slot) = removed else { return Ok(false) };
         self.release_slot();
         Ok(slot.expires_at() > now)
@@ -281,8 +274,8 @@ impl MemoryStore {
 
     pub(crate) fn clear(&self) -> Result<()> {
         self.table.each_write(|shard| {
-            self.len.fetch_sub(shard.len() as u64, Ordering::AcqRel);
-            shard.clear();
+            self.len.fetch_sub(shard.slots.len() as u64, Ordering::AcqRel);
+            shard.slots.clear();
         });
         Ok(())
     }
@@ -294,15 +287,15 @@ impl MemoryStore {
         self.earliest_expiry.store(NEVER, Ordering::Release);
         let mut removed = 0;
         self.table.each_write(|shard| {
-            let before = shard.len();
-            shard.retain(|s| {
+            let before = shard.slots.len();
+            shard.slots.retain(|s| {
                 let live = s.expires_at() > now;
                 if live {
                     self.note_expiry(s.expires_at());
                 }
                 live
             });
-            let n = (before - shard.len()) as u64;
+            let n = (before - shard.slots.len()) as u64;
             self.len.fetch_sub(n, Ordering::AcqRel);
             removed += n;
         });
@@ -314,7 +307,7 @@ impl MemoryStore {
         // Keep the `limit` smallest matching keys in a max-heap: O(n log limit).
         let mut heap = std::collections::BinaryHeap::with_capacity(limit + 1);
         self.table.each_read(|shard| {
-            for s in shard.iter() {
+            for s in shard.slots.iter() {
                 let k = s.key();
                 if k.starts_with(prefix) && after.is_none_or(|a| k > a) && s.expires_at() > now {
                     if heap.len() < limit {
@@ -335,11 +328,11 @@ impl MemoryStore {
 
     pub(crate) fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         let now = Now::new(&*self.clock);
-        self.upsert(key, &now, |live| {
+        self.upsert(key, &now, |live, _| {
             let n = add_decimal(key, live.map(Slot::value), delta)?;
             let expires_at = live.map_or(NEVER, Slot::expires_at);
             let value = Cow::Owned(n.to_string().into_bytes());
-            Ok((Fresh { value, expires_at, version: self.new_version() }, n))
+            Ok((Fresh { value, expires_at }, n))
         })
     }
 }

@@ -11,9 +11,27 @@ use super::slot::Slot;
 
 /// Shards of the map. Cleanup locks one shard at a time, so more shards mean
 /// shorter pauses for readers (about 4k entries per lock at 1M entries).
-const SHARDS: usize = 256;
+const SHARDS: usize = 1 << SHARD_BITS;
+const SHARD_BITS: u32 = 8;
 
-pub(super) type Shard = HashTable<Slot>;
+/// One shard: its slots, and the versions it has given out.
+pub(super) struct Shard {
+    pub slots: HashTable<Slot>,
+    /// Versions given out so far; see [`Shard::new_version`].
+    issued: u64,
+    /// This shard's place among the table's shards.
+    index: u64,
+}
+
+impl Shard {
+    /// A version no other write to the store has had: this shard's count
+    /// of versions, then the shard's index in the low 8 bits. Taken under
+    /// the shard's write lock, so writers share no counter.
+    pub fn new_version(&mut self) -> u64 {
+        self.issued += 1;
+        self.issued << SHARD_BITS | self.index
+    }
+}
 
 pub(super) struct Table {
     shards: Box<[RwLock<Shard>]>,
@@ -28,7 +46,8 @@ pub(super) struct Place<'a> {
 
 impl Table {
     pub fn new() -> Self {
-        Self { shards: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(), hasher: Default::default() }
+        let shard = |index| RwLock::new(Shard { slots: HashTable::new(), issued: 0, index });
+        Self { shards: (0..SHARDS as u64).map(shard).collect(), hasher: Default::default() }
     }
 
     pub fn hash(&self, key: &str) -> u64 {

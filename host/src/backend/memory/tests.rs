@@ -191,11 +191,29 @@ fn never_exceeds_max_size_under_concurrent_writers() {
     }
     let (mut live, mut stored) = (0, 0);
     s.table.each_read(|shard| {
-        stored += shard.len() as u64;
-        live += shard.iter().filter(|e| e.expires_at() > clock.now_ms()).count() as u64;
+        stored += shard.slots.len() as u64;
+        live += shard.slots.iter().filter(|e| e.expires_at() > clock.now_ms()).count() as u64;
     });
     assert_eq!(s.stored_len(), stored, "counter matches the table");
     assert!(live <= MAX, "{live} live entries, max {MAX}");
     assert_eq!(live, MAX, "the store filled up exactly");
     assert!(accepted.load(Ordering::Relaxed) >= MAX);
+}
+
+#[test]
+fn every_write_gets_a_version_no_other_write_had() {
+    let (s, _) = store_with(0);
+    let mut seen = std::collections::HashSet::new();
+    for round in 0..3 {
+        for i in 0..2_000 {
+            let key = format!("k{i}");
+            let version = s.write(&key, b"v", None, Condition::Always).unwrap();
+            assert!(seen.insert(version), "version {version} given twice (round {round}, {key})");
+            assert_eq!(s.get_entry(&key).unwrap().unwrap().version, version);
+        }
+        s.increment("n", 1).unwrap();
+        assert!(seen.insert(s.get_entry("n").unwrap().unwrap().version));
+    }
+    s.delete("k0").unwrap();
+    assert!(seen.insert(s.write("k0", b"again", None, Condition::IfAbsent).unwrap()), "a re-created key");
 }

@@ -88,7 +88,7 @@ impl<'a> Now<'a> {
     }
 
     fn is_live(&self, s: &Slot) -> bool {
-        s.expires_at() == NEVER || s.expires_at() > self.get()
+        s.expires_at() == NEVER || s.is_live_at(self.get())
     }
 }
 
@@ -152,10 +152,9 @@ impl MemoryStore {
 
     /// Write `key` with what `f` makes of its live entry (None if absent or
     /// expired) and the version the write will have, under the key's shard
-    /// lock; `f` runs at most once. An
-    /// existing slot, live or expired, is overwritten in place. A new key
-    /// takes a slot; if the store is full, expired entries are purged once
-    /// before refusing it.
+    /// lock; `f` runs at most once. An existing slot, live or expired, is
+    /// overwritten in place. A new key takes a slot; if the store is full,
+    /// expired entries are purged once before refusing it.
     fn upsert<'v, T>(
         &self,
         key: &str,
@@ -230,7 +229,7 @@ impl MemoryStore {
     fn remove_if_expired(&self, key: &str, place: &Place<'_>, now_ms: u64) {
         let mut shard = place.write();
         if let Ok(found) = shard.slots.find_entry(place.hash, holds(key))
-            && found.get().expires_at() <= now_ms
+            && !found.get().is_live_at(now_ms)
         {
             found.remove();
             self.release_slot();
@@ -265,7 +264,7 @@ impl MemoryStore {
         let removed = place.write().slots.find_entry(place.hash, holds(key)).ok().map(|e| e.remove().0);
         let Some(slot) = removed else { return Ok(false) };
         self.release_slot();
-        Ok(slot.expires_at() > now)
+        Ok(slot.is_live_at(now))
     }
 
     pub(crate) fn exists(&self, key: &str) -> Result<bool> {
@@ -289,7 +288,7 @@ impl MemoryStore {
         self.table.each_write(|shard| {
             let before = shard.slots.len();
             shard.slots.retain(|s| {
-                let live = s.expires_at() > now;
+                let live = s.is_live_at(now);
                 if live {
                     self.note_expiry(s.expires_at());
                 }
@@ -309,7 +308,7 @@ impl MemoryStore {
         self.table.each_read(|shard| {
             for s in shard.slots.iter() {
                 let k = s.key();
-                if k.starts_with(prefix) && after.is_none_or(|a| k > a) && s.expires_at() > now {
+                if k.starts_with(prefix) && after.is_none_or(|a| k > a) && s.is_live_at(now) {
                     if heap.len() < limit {
                         heap.push(k.to_owned());
                     } else if heap.peek().is_some_and(|top: &String| k < top.as_str()) {

@@ -80,6 +80,11 @@ impl Slot {
         self.header().expires_at
     }
 
+    /// Whether the entry is live at `now_ms` (Unix milliseconds).
+    pub fn is_live_at(&self, now_ms: u64) -> bool {
+        self.expires_at() > now_ms
+    }
+
     pub fn version(&self) -> u64 {
         self.header().version
     }

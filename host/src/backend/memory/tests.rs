@@ -192,7 +192,7 @@ fn never_exceeds_max_size_under_concurrent_writers() {
     let (mut live, mut stored) = (0, 0);
     s.table.each_read(|shard| {
         stored += shard.slots.len() as u64;
-        live += shard.slots.iter().filter(|e| e.expires_at() > clock.now_ms()).count() as u64;
+        live += shard.slots.iter().filter(|e| e.is_live_at(clock.now_ms())).count() as u64;
     });
     assert_eq!(s.stored_len(), stored, "counter matches the table");
     assert!(live <= MAX, "{live} live entries, max {MAX}");

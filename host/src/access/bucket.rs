@@ -233,7 +233,6 @@ impl Bucket {
     /// function calls and the result is ready: no future is built or
     /// boxed. Waiting for a slot, waiting on the backend, and the span
     /// (when debug logging is on) each take one boxed future.
-    #[inline]
     fn run<'a, T: Send + 'a>(
         &'a self,
         op: &'static str,

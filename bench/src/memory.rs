@@ -23,14 +23,7 @@ pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Resul
     let rounds = 5;
     // Every measure below, with the earlier one it is compared to; all of
     // them are sampled in interleaved rounds.
-    let mut names: Vec<(String, Option<String>)> = Vec::new();
-    let mut samplers: Vec<Sampler<'_>> = Vec::new();
-    let mut measure = |name: String, baseline: Option<String>, sampler: Sampler<'static>| {
-        if only.is_none_or(|o| name.contains(o)) {
-            names.push((name, baseline));
-            samplers.push(sampler);
-        }
-    };
+    let mut picked = Picked { only, names: Vec::new(), samplers: Vec::new() };
     for op in ["get", "set"] {
         let native = format!("1.native.{op}");
         // The store itself: an `Op` that is ready, polled once.
@@ -39,7 +32,7 @@ pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Resul
             "get" => Box::new(move || Ok(timed(n, || drop(black_box(m.get(black_box(key)).wait()))))),
             _ => Box::new(move || Ok(timed(n, || drop(black_box(m.set(black_box(key), value.to_vec(), None).wait()))))),
         };
-        measure(native.clone(), None, sampler);
+        picked.add(native.clone(), None, || Ok(sampler))?;
         // The shape `Op` was chosen over: a boxed future on every call, as
         // `#[async_trait]` gives.
         let m = store.clone();
@@ -53,22 +46,21 @@ pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Resul
                 }))
             }),
         };
-        measure(format!("1o.boxed_future.{op}"), Some(native.clone()), sampler);
+        picked.add(format!("1o.boxed_future.{op}"), Some(native.clone()), || Ok(sampler))?;
         // Every rule on the way: limits, grant, concurrency slot, tracing check.
         let b = kv.open("")?;
         let sampler: Sampler<'static> = match op {
             "get" => Box::new(move || Ok(timed(n, || drop(black_box(b.get(black_box(key)).wait()))))),
             _ => Box::new(move || Ok(timed(n, || drop(black_box(b.set(black_box(key), value, None).wait()))))),
         };
-        measure(format!("1c.bucket.{op}"), Some(native), sampler);
+        picked.add(format!("1c.bucket.{op}"), Some(native), || Ok(sampler))?;
         let boundary = format!("1b.boundary.{op}");
-        measure(boundary.clone(), None, crate::boundary::sampler(Linking::Sync, op, n)?);
-        measure(
-            format!("1b.boundary_async.{op}"),
-            Some(boundary.clone()),
-            crate::boundary::sampler(Linking::Async, op, n)?,
-        );
-        measure(format!("1b.boundary_borrowed.{op}"), Some(boundary), crate::boundary::borrowed_sampler(op, n)?);
+        picked.add(boundary.clone(), None, || crate::boundary::sampler(Linking::Sync, op, n))?;
+        picked.add(format!("1b.boundary_async.{op}"), Some(boundary.clone()), || {
+            crate::boundary::sampler(Linking::Async, op, n)
+        })?;
+        picked
+            .add(format!("1b.boundary_borrowed.{op}"), Some(boundary), || crate::boundary::borrowed_sampler(op, n))?;
     }
 
     // What the peer keeps per instance: an unshared HashMap behind `&mut`,
@@ -77,39 +69,39 @@ pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Resul
     let mut unshared: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
     unshared.insert(key.to_owned(), value.to_vec());
     let mut unshared_set = unshared.clone();
-    measure(
-        "1p.unshared_hashmap.get".into(),
-        None,
-        Box::new(move || Ok(timed(n, || drop(black_box(unshared.get(black_box(key)).cloned()))))),
-    );
-    measure(
-        "1p.unshared_hashmap.set".into(),
-        None,
-        Box::new(move || {
+    picked.add("1p.unshared_hashmap.get".into(), None, || {
+        Ok(Box::new(move || Ok(timed(n, || drop(black_box(unshared.get(black_box(key)).cloned()))))))
+    })?;
+    picked.add("1p.unshared_hashmap.set".into(), None, || {
+        Ok(Box::new(move || {
             Ok(timed(n, || drop(black_box(unshared_set.insert(black_box(key).to_owned(), value.to_vec())))))
-        }),
-    );
+        }))
+    })?;
 
     let kvdemo = kvhost_tests::rust_guest();
     let draft = crate::peer::draft_guest();
     for op in ["get", "set"] {
         let floor = format!("1+1b.floor.{op}");
-        let sampler = crate::guest::sampler(Linking::Sync, &kvdemo, "kvdemo", &kv, op, n)?;
-        measure(format!("2.kvhost_store.{op}"), Some(floor.clone()), sampler);
-        let sampler = crate::guest::sampler(Linking::Async, &kvdemo, "kvdemo", &kv, op, n)?;
-        measure(format!("2a.kvhost_store_async.{op}"), Some(floor), sampler);
+        picked.add(format!("2.kvhost_store.{op}"), Some(floor.clone()), || {
+            crate::guest::sampler(Linking::Sync, &kvdemo, "kvdemo", &kv, op, n)
+        })?;
+        picked.add(format!("2a.kvhost_store_async.{op}"), Some(floor), || {
+            crate::guest::sampler(Linking::Async, &kvdemo, "kvdemo", &kv, op, n)
+        })?;
     }
     for op in ["get", "set"] {
         let peer = format!("4.peer_wasi_draft.{op}");
-        measure(peer.clone(), None, crate::peer::sampler(op, n)?);
-        let sampler = crate::guest::sampler(Linking::Sync, &draft, "kv-draft", &kv, op, n)?;
-        measure(format!("3.kvhost_wasi_draft.{op}"), Some(peer.clone()), sampler);
-        let sampler = crate::guest::sampler(Linking::Async, &draft, "kv-draft", &kv, op, n)?;
-        measure(format!("3a.kvhost_wasi_draft_async.{op}"), Some(peer), sampler);
+        picked.add(peer.clone(), None, || crate::peer::sampler(op, n))?;
+        picked.add(format!("3.kvhost_wasi_draft.{op}"), Some(peer.clone()), || {
+            crate::guest::sampler(Linking::Sync, &draft, "kv-draft", &kv, op, n)
+        })?;
+        picked.add(format!("3a.kvhost_wasi_draft_async.{op}"), Some(peer), || {
+            crate::guest::sampler(Linking::Async, &draft, "kv-draft", &kv, op, n)
+        })?;
     }
 
-    let results = interleaved(rounds, &mut samplers)?;
-    for ((name, baseline), result) in names.iter().zip(results) {
+    let results = interleaved(rounds, &mut picked.samplers)?;
+    for ((name, baseline), result) in picked.names.iter().zip(results) {
         // (A baseline left out by --only is not compared to.)
         report.add_spread(name, result, baseline.as_deref().filter(|b| report.get(b).is_some()));
         // The floor a guest's call is held to: the store plus the boundary.
@@ -130,6 +122,31 @@ pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Resul
     report.add_value("9.mixed_get_set.16_guests", many, "op/s", None);
     report.add_value("9.mixed_get_set.16_guests_vs_1", many / one, "x", None);
     Ok(())
+}
+
+/// The measures `--only` picked, each with the earlier one it is compared to.
+struct Picked<'o> {
+    only: Option<&'o str>,
+    names: Vec<(String, Option<String>)>,
+    samplers: Vec<Sampler<'static>>,
+}
+
+impl Picked<'_> {
+    /// Add measure `name` if `--only` picks it. `make` prepares its sampler,
+    /// which for a guest means compiling it: only for a measure that runs,
+    /// so that a profile of one measure is not mostly compilation.
+    fn add(
+        &mut self,
+        name: String,
+        baseline: Option<String>,
+        make: impl FnOnce() -> anyhow::Result<Sampler<'static>>,
+    ) -> anyhow::Result<()> {
+        if self.only.is_none_or(|o| name.contains(o)) {
+            self.samplers.push(make()?);
+            self.names.push((name, baseline));
+        }
+        Ok(())
+    }
 }
 
 /// Measure 9: throughput of `guests` guests doing `bench mix` (three gets

@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/skipping.sh
+. scripts/pins.sh
 
 # apt-get needs root; use sudo when not root.
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -24,6 +25,14 @@ if ! skipping wasmtime && ! command -v wasmtime >/dev/null; then
     command -v pyenv >/dev/null && pyenv rehash || true
 fi
 skipping wasmtime || wasmtime --version
+
+# Miri, on a pinned nightly, for the memory store's unsafe module.
+if ! skipping miri; then
+    rustup toolchain list | grep -q "^$MIRI_TOOLCHAIN" \
+        || rustup toolchain install "$MIRI_TOOLCHAIN" --profile minimal --component miri,rust-src
+    cargo +"$MIRI_TOOLCHAIN" miri setup >/dev/null
+    cargo +"$MIRI_TOOLCHAIN" miri --version
+fi
 
 echo "== guest toolchains (pinned)"
 # C: Debian clang and wasi-libc, wit-bindgen's C generator, wasm-tools (also

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use kvhost::registry::GuestLimits;
-use kvhost::{Catalog, ComponentCache, GuestRun, GuestRunner as Runner, KvCtx, Limits, MemoryStore, Source, Stdio};
+use kvhost::guest::{ComponentCache, GuestLimits, GuestRun, GuestRunner as Runner, Source, Stdio};
+use kvhost::memory::MemoryStore;
+use kvhost::{Catalog, KvCtx, Limits};
 use kvhost_tests::{kvhost_bin, rt, rust_guest, text};
 
 fn guest_bytes() -> Vec<u8> {

@@ -65,7 +65,7 @@ fn allow_of_unknown_store_is_a_clear_error() {
     let guest = rust_guest();
     let out = kvhost(&["run", "--config", &reg, "--allow", "app:nope", guest.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(text(&out).1.contains("--allow app:nope: no store with that ID"), "{:?}", text(&out));
+    assert!(text(&out).1.contains("--allow app:nope: no store `app:nope` in the registry"), "{:?}", text(&out));
 }
 
 #[test]

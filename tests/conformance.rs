@@ -274,7 +274,7 @@ fn versions_after_delete_and_rewrite(b: &Backend) {
         assert_ne!(b.store.get_entry("n").unwrap().unwrap().version, vn, "increments change the version");
     } else {
         assert_eq!(v1, v2, "without a version column, a version is the value's hash");
-        let hash = if b.kind == Kind::Redis { kvhost::redis::redis_version } else { kvhost::value_version };
+        let hash = if b.kind == Kind::Redis { kvhost::redis::redis_version } else { kvhost::sql::value_version };
         assert_eq!(v1, hash(b"same"));
     }
 }

@@ -2,9 +2,10 @@
 //! store, kvhost's async linker (through `GuestRunner`), a real guest, and
 //! the embedder's own calls, all on one thread.
 
-use kvhost::registry::{GuestLimits, Registry};
+use kvhost::guest::{GuestLimits, GuestRun, GuestRunner, Stdio};
+use kvhost::registry::Registry;
 use kvhost::sql::{Dialect, SqlDatabase, TableNames};
-use kvhost::{GuestRun, GuestRunner, Host, KvCtx, Limits, Stdio};
+use kvhost::{Host, KvCtx, Limits};
 use kvhost_tests::backend::{server_need, unique_table};
 use kvhost_tests::needs;
 use kvhost_tests::{rust_guest, stdout_ok};
@@ -21,7 +22,7 @@ fn guest_and_embedder_share_a_sql_store(db: &str, dialect: Dialect) {
     );
     let registry = Registry::from_yaml(dir.path().join("registry.yaml"), &yaml).unwrap();
     rt.block_on(async {
-        let mut host = Host::new(registry);
+        let host = Host::new(registry);
         let need = server_need(dialect);
         needs::check(need);
         if let Err(e) = host.start(&["app:db".to_owned()]).await {

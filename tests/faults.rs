@@ -7,10 +7,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use kvhost::clock::SystemClock;
 use kvhost::sql::{
     DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames,
 };
-use kvhost::{Store, SystemClock, Wait};
+use kvhost::{Store, Wait};
 use kvhost_tests::backend::runtime;
 use kvhost_tests::{kvhost, kvhost_bin, rust_guest, text};
 

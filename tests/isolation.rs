@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kvhost::registry::GuestLimits;
-use kvhost::{Catalog, Condition, Grant, KvCtx, Limits, MemoryStore, Op, Store, StoreInfo, Versioned, Wait};
+use kvhost::guest::GuestLimits;
+use kvhost::memory::MemoryStore;
+use kvhost::{Catalog, Condition, Grant, KvCtx, Limits, Op, Store, StoreInfo, Versioned, Wait};
 use kvhost_tests::blocking::Blocking;
 use kvhost_tests::{kvhost, run_rust_guest, rust_guest, spawn_guest, stdout_ok, text};
 

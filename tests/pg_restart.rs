@@ -9,8 +9,9 @@
 use std::process::Command;
 use std::sync::Arc;
 
+use kvhost::clock::SystemClock;
 use kvhost::sql::{SqlStore, TableNames};
-use kvhost::{Limits, Store, SystemClock, Wait};
+use kvhost::{Limits, Store, Wait};
 use kvhost_tests::backend::{connect, postgres_config, runtime, unique_table};
 use kvhost_tests::writers::write_through_fault;
 

@@ -2,8 +2,7 @@
 //! end to end on a memory store, a SQLite file, PostgreSQL and Redis, each
 //! pair a test of its own.
 
-use kvhost::registry::GuestLimits;
-use kvhost::{ComponentCache, GuestRun, GuestRunner, Stdio};
+use kvhost::guest::{ComponentCache, GuestLimits, GuestRun, GuestRunner, Stdio};
 use kvhost_tests::backend::{Backend, Kind};
 use kvhost_tests::guests::{Lang, guest};
 use kvhost_tests::{root, rt};

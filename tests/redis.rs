@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kvhost::SystemClock;
+use kvhost::clock::SystemClock;
 use kvhost::redis::{RedisStore, redis_version};
 use kvhost_tests::backend::{connect_redis, runtime, unique_table};
 use kvhost_tests::blocking::Blocking;

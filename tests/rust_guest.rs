@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kvhost::registry::GuestLimits;
-use kvhost::{Catalog, KvCtx, Limits, ManualClock, MemoryStore};
+use kvhost::clock::ManualClock;
+use kvhost::guest::GuestLimits;
+use kvhost::memory::MemoryStore;
+use kvhost::{Catalog, KvCtx, Limits};
 use kvhost_tests::{run_rust_guest, stdout_ok};
 
 fn memory_stores(id: &str, max_size: u64, clock: &ManualClock) -> Catalog {
@@ -125,7 +127,7 @@ fn guest_over_its_memory_limit_cannot_grow() {
 
 #[test]
 fn a_computing_guest_yields_so_others_run_on_one_thread_and_ctrl_c_still_stops_it() {
-    use kvhost::{GuestRun, GuestRunner, Stdio};
+    use kvhost::guest::{GuestRun, GuestRunner, Stdio};
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     // A runner of its own: interrupting it stops only this test's guests.
     let runner = Arc::new(GuestRunner::new().unwrap());

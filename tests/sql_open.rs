@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use kvhost::clock::ManualClock;
 use kvhost::sql::{
     DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames,
 };
-use kvhost::{ManualClock, Store, Wait};
+use kvhost::{Store, Wait};
 use kvhost_tests::backend::{connect, mysql_config, postgres_config, runtime, unique_table};
 
 fn sqlite_config(dir: &tempfile::TempDir) -> DatabaseConfig {

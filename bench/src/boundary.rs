@@ -171,7 +171,7 @@ fn sampler_with(
     n: u64,
 ) -> anyhow::Result<crate::measure::Sampler<'static>> {
     let op = op.to_owned();
-    let engine = Engine::new(&kvhost::GuestRunner::config())?;
+    let engine = Engine::new(&kvhost::guest::GuestRunner::config())?;
     let mut linker = Linker::<State>::new(&engine);
     match linking {
         Linking::Sync => {

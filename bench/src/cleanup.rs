@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use kvhost::{ManualClock, MemoryStore, Store, Wait};
+use kvhost::clock::ManualClock;
+use kvhost::memory::MemoryStore;
+use kvhost::{Store, Wait};
 
 pub fn run(report: &mut crate::measure::Report) -> anyhow::Result<()> {
     println!("cleanup");

@@ -4,7 +4,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use kvhost::{MemoryStore, Store, Wait};
+use kvhost::memory::MemoryStore;
+use kvhost::{Store, Wait};
 
 /// The system allocator, counting live bytes requested.
 pub struct Counting;

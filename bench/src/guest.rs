@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use kvhost::registry::GuestLimits;
-use kvhost::{GuestOutput, GuestRun, GuestRunner, KvCtx, Prepared, Stdio};
+use kvhost::KvCtx;
+use kvhost::guest::{GuestLimits, GuestOutput, GuestRun, GuestRunner, Prepared, Stdio};
 use kvhost_tests::Linking;
 
 /// The ns per op a guest printed as `bench OP N NS`.

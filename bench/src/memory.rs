@@ -5,7 +5,8 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use kvhost::{Catalog, KvCtx, Limits, MemoryStore, Store, Wait};
+use kvhost::memory::MemoryStore;
+use kvhost::{Catalog, KvCtx, Limits, Store, Wait};
 use kvhost_tests::Linking;
 
 use crate::measure::{Report, Sampler, interleaved, timed};

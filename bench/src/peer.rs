@@ -22,7 +22,7 @@ impl WasiView for State {
 /// One run of kv-draft on the peer host per call: its ns per `op`.
 pub fn sampler(op: &str, n: u64) -> anyhow::Result<crate::measure::Sampler<'static>> {
     let op = op.to_owned();
-    let engine = Engine::new(&kvhost::GuestRunner::config())?;
+    let engine = Engine::new(&kvhost::guest::GuestRunner::config())?;
     let mut linker = Linker::<State>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     wasmtime_wasi_keyvalue::add_to_linker(&mut linker, |s: &mut State| WasiKeyValue::new(&s.kv, &mut s.table))?;

@@ -14,8 +14,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kvhost::clock::SystemClock;
 use kvhost::redis::{RedisDatabase, RedisDatabaseConfig, RedisStore};
-use kvhost::{Catalog, KvCtx, Limits, SharedStore, Store, SystemClock, Wait};
+use kvhost::{Catalog, KvCtx, Limits, SharedStore, Store, Wait};
 use kvhost_tests::backend::unique_table;
 use kvhost_tests::rt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

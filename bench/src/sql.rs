@@ -5,8 +5,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use kvhost::clock::SystemClock;
+use kvhost::guest::Prepared;
 use kvhost::sql::{DatabaseTarget, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames};
-use kvhost::{Catalog, KvCtx, Limits, Prepared, SharedStore, Store, SystemClock, Wait};
+use kvhost::{Catalog, KvCtx, Limits, SharedStore, Store, Wait};
 use kvhost_tests::backend::{postgres_config, unique_table};
 use kvhost_tests::rt;
 use sqlx::Connection as _;
@@ -19,7 +21,7 @@ const KEY: &str = "bench-key-0000ab";
 const VALUE: [u8; 100] = [7; 100];
 
 fn now_ms() -> i64 {
-    use kvhost::Clock;
+    use kvhost::clock::Clock;
     SystemClock.now_ms() as i64
 }
 

@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use kvhost::registry::GuestLimits;
-use kvhost::{Catalog, GuestRun, GuestRunner, KvCtx, Limits, MemoryStore, Stdio};
+use kvhost::guest::{GuestLimits, GuestRun, GuestRunner, Stdio};
+use kvhost::memory::MemoryStore;
+use kvhost::{Catalog, KvCtx, Limits};
 
 use crate::measure::{Sampler, interleaved};
 

@@ -1,10 +1,12 @@
 //! # kvhost
 //!
 //! A key-value store for WebAssembly components. Guests import the
-//! `kvhost:store` WIT interface (or the standard `wasi:keyvalue`); this crate
-//! implements it for wasmtime on top of an in-memory backend and SQL backends
-//! (PostgreSQL, MySQL/MariaDB, SQLite), with stores declared in a YAML
-//! [`registry`].
+//! `kvhost:store` WIT interface, or the standard `wasi:keyvalue` (store,
+//! atomics and batch, at `0.2.0-draft2` as Spin implements it and at
+//! `0.2.0-draft` as `wasmtime run -S keyvalue` does); this crate implements
+//! them for wasmtime over an in-memory store ([`memory`]), SQL stores on
+//! PostgreSQL, MySQL/MariaDB and SQLite ([`sql`]) and Redis or Valkey stores
+//! ([`redis`]), with stores declared in a YAML [`registry`].
 //!
 //! ## Embedding, synchronously
 //!
@@ -14,18 +16,19 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use kvhost::{Catalog, Grant, KvCtx, KvView, Limits, MemoryStore, Wait};
+//! use kvhost::memory::MemoryStore;
+//! use kvhost::{Catalog, Grant, KvCtx, KvView, Limits, Wait};
 //! use kvhost::wasmtime::component::{Linker, ResourceTable};
 //! use kvhost::wasmtime::{Engine, Store};
 //! use kvhost::wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 //!
-//! struct Host {
+//! struct MyState {
 //!     wasi: WasiCtx,
 //!     table: ResourceTable,
 //!     kv: KvCtx,
 //! }
 //!
-//! impl WasiView for Host {
+//! impl WasiView for MyState {
 //!     fn ctx(&mut self) -> WasiCtxView<'_> {
 //!         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
 //!     }
@@ -33,9 +36,9 @@
 //!
 //! # fn main() -> anyhow::Result<()> {
 //! let engine = Engine::default();
-//! let mut linker = Linker::<Host>::new(&engine);
+//! let mut linker = Linker::<MyState>::new(&engine);
 //! kvhost::wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-//! kvhost::add_to_linker_sync(&mut linker, |h: &mut Host| KvView::new(&h.kv, &mut h.table))?;
+//! kvhost::add_to_linker_sync(&mut linker, |s: &mut MyState| KvView::new(&s.kv, &mut s.table))?;
 //!
 //! // Stores are shared by every guest; grants are per guest, deny by default.
 //! let catalog = Catalog::new();
@@ -53,7 +56,7 @@
 //! assert!(matches!(users.set("user:42:name", b"Ada", None).wait(), Err(kvhost::Error::AccessDenied(_))));
 //! assert!(matches!(users.get("user:7:name").wait(), Err(kvhost::Error::AccessDenied(_))));
 //!
-//! let mut store = Store::new(&engine, Host { wasi: WasiCtx::builder().build(), table: ResourceTable::new(), kv });
+//! let mut store = Store::new(&engine, MyState { wasi: WasiCtx::builder().build(), table: ResourceTable::new(), kv });
 //! // let component = Component::from_file(&engine, "guest.wasm")?;
 //! // let instance = linker.instantiate(&mut store, &component)?;
 //! # let _ = &mut store;
@@ -101,7 +104,7 @@
 //!   - {name: db, kind: db.sql.sqlite, file: ":memory:"}
 //!   - {name: kv, kind: store.sql, database: app:db, table_name: kv}
 //! "#)?;
-//!     let mut host = Host::new(registry);
+//!     let host = Host::new(registry);
 //!     host.start(&["app:kv".to_owned()]).await?;
 //!     let kv = KvCtx::builder(host.catalog().clone()).default_store("app:kv").build();
 //!
@@ -119,71 +122,97 @@
 //! }
 //! ```
 //!
-//! To run whole registries and command guests, see [`Host`] and
-//! [`GuestRunner`].
+//! To run whole registries and their components, see [`Host`]; to run
+//! guest components yourself, [`guest::GuestRunner`].
 //!
 //! ## Contents, by layer
 //!
 //! - [`registry`]: YAML registry files, which declare stores, databases and
 //!   components.
-//! - [`Host`]: starts a registry's entries in dependency order, runs its
-//!   components, stops everything in reverse.
-//! - [`GuestRunner`]: compiles guest components ([`ComponentCache`] keeps
-//!   them) and runs each as a task, within its memory and time limits.
+//! - [`Host`]: starts a registry's stores and databases in dependency order,
+//!   runs its components, reports their [`HostStatus`], stops everything in
+//!   reverse.
+//! - [`guest`]: compiles guest components and runs each as a task, within
+//!   its memory and time limits: commands, and HTTP handlers ([`serve`]).
 //! - [`add_to_linker_sync`], [`add_to_linker_async`], [`KvView`]: the
-//!   guest-facing host functions of `kvhost:store` and `wasi:keyvalue`
-//!   (0.2.0-draft2 and 0.2.0-draft).
+//!   guest-facing host functions of `kvhost:store` and `wasi:keyvalue`.
 //! - [`KvCtx`], [`Grant`], [`Catalog`], [`Limits`], [`Bucket`]: what a caller
 //!   may open, and the bucket that applies every rule to every operation.
-//! - [`Store`], [`Op`], [`MemoryStore`], [`sql`]: the backend contract and
-//!   the backends; [`Clock`] is their injectable time.
+//! - [`Store`], [`Op`]: the backend contract; [`memory`], [`sql`] and
+//!   [`redis`]: the backends; [`clock`]: their injectable time.
+//! - [`metrics`]: Prometheus metrics of store operations and HTTP requests.
+//!
+//! ## Glossary
+//!
+//! - **store**: a named set of entries, declared by a `store.*` registry
+//!   entry and kept by a backend (a [`Store`]).
+//! - **entry**: one key with its value (and expiry, and version) in a store;
+//!   also one item of a registry file ([`registry::Entry`]), by context.
+//! - **bucket**: a store opened under a grant ([`Bucket`]), as `open` gives
+//!   it to a guest.
+//! - **grant**: which store a guest may open, under which key prefix, and
+//!   whether it may write ([`Grant`]).
+//! - **limits**: a store's bounds on keys, values, batches and concurrent
+//!   operations ([`Limits`]); a guest's bounds on memory and time are its
+//!   [`guest::GuestLimits`].
+//! - **permit**: a place among a store's `max_concurrency` operations in
+//!   flight.
+//! - **instance**: one instantiation of a guest component; a pooled runner
+//!   keeps a fixed number of places for instances.
+//! - **component**: a `wasm.component` registry entry: a command, an HTTP
+//!   handler.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
+#![deny(unsafe_code)]
 
 mod access;
 mod backend;
 mod config;
 mod error;
-mod guest;
+pub mod guest;
 mod host;
 mod interfaces;
-mod metrics;
+pub mod metrics;
 pub mod registry;
 #[cfg(feature = "serve")]
-mod serve;
+pub mod serve;
 
-pub use access::{
-    Access, Bucket, Catalog, Grant, KvCtx, KvCtxBuilder, Limits, MAX_ALIAS_BYTES, Page, Wait, check_names,
-};
-pub use backend::clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use backend::memory::{MemoryConfig, MemoryStore, MemoryStoreBuilder};
-pub use backend::{
-    Condition, Database, Op, SharedDatabase, SharedStore, Store, StoreInfo, Versioned, add_decimal, value_version,
-};
+pub use access::{Access, Bucket, Catalog, Grant, KvCtx, KvCtxBuilder, Limits, Page, Wait};
+pub use backend::{Condition, Op, SharedStore, Store, StoreInfo, Versioned};
 pub use error::{Error, Result};
-pub use guest::{
-    ComponentCache, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY, GuestOutput, GuestRun, GuestRunner, Prepared, Source,
-    Stdio,
-};
-#[cfg(feature = "serve")]
-pub use guest::{HttpPrepared, HttpResponse};
-pub use host::{ComponentExit, Host};
+pub use host::{ComponentExit, EntryState, Host, HostBuilder, HostStatus};
 pub use interfaces::{KvView, add_to_linker_async, add_to_linker_sync};
-pub use metrics::{Metrics, RequestGuard};
-#[cfg(feature = "serve")]
-pub use serve::{DEFAULT_STOP_TIMEOUT, HttpServer, serve_metrics};
 
-/// SQL stores over sqlx: PostgreSQL, MySQL/MariaDB and SQLite, each behind
-/// its cargo feature (`postgres`, `mysql`, `sqlite`; all on by default).
-#[cfg(feature = "sql")]
-pub mod sql {
-    pub use crate::backend::sql::*;
+/// Time as the stores see it, injectable so that tests move time instead of
+/// sleeping.
+pub mod clock {
+    pub use crate::backend::clock::{Clock, ManualClock, SharedClock, SystemClock};
 }
 
-/// Redis (and Valkey) stores.
+/// The in-memory store (`store.memory`): a sharded concurrent map with TTL
+/// and a size cap, gone when the host stops.
+pub mod memory {
+    pub use crate::backend::memory::{MemoryConfig, MemoryStore, MemoryStoreBuilder};
+}
+
+/// SQL stores over sqlx (`store.sql` in `db.sql.postgres`, `db.sql.mysql`
+/// and `db.sql.sqlite` entries): PostgreSQL, MySQL/MariaDB and SQLite, each
+/// behind its cargo feature (`postgres`, `mysql`, `sqlite`; all on by
+/// default).
+#[cfg(feature = "sql")]
+pub mod sql {
+    pub use crate::backend::sql::{
+        DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig, SqlStore, SqlStoreConfig, TableNames,
+        valid_identifier,
+    };
+    pub use crate::backend::value_version;
+}
+
+/// Redis and Valkey stores (`store.redis` in `db.redis` entries), behind the
+/// cargo feature `redis` (on by default).
 #[cfg(feature = "redis")]
 pub mod redis {
-    pub use crate::backend::redis::*;
+    pub use crate::backend::redis::{RedisDatabase, RedisDatabaseConfig, RedisStore, RedisStoreConfig, redis_version};
 }
 
 /// The wasmtime this crate is built against, for embedders.

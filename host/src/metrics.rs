@@ -2,7 +2,7 @@
 //! `/metrics` endpoint.
 //!
 //! Recording is off until a [`Metrics`] is given to a catalog
-//! ([`crate::Catalog::with_metrics`], [`crate::Host::with_metrics`]) or an
+//! ([`crate::Catalog::with_metrics`], [`crate::HostBuilder::metrics`]) or an
 //! HTTP server; without one an operation pays one branch.
 
 use std::sync::{Arc, Mutex, Weak};
@@ -158,7 +158,7 @@ impl Metrics {
 
     /// A request to `component` begins: counted in flight until the
     /// returned guard is finished or dropped.
-    pub fn http_request(&self, component: &str) -> RequestGuard {
+    pub(crate) fn http_request(&self, component: &str) -> RequestGuard {
         let labels = ComponentLabels { component: component.to_owned() };
         self.0.http_in_flight.get_or_create(&labels).inc();
         RequestGuard { metrics: self.clone(), labels, started: std::time::Instant::now() }
@@ -166,7 +166,7 @@ impl Metrics {
 }
 
 /// An HTTP request being answered; see [`Metrics::http_request`].
-pub struct RequestGuard {
+pub(crate) struct RequestGuard {
     metrics: Metrics,
     labels: ComponentLabels,
     started: std::time::Instant,
@@ -174,7 +174,7 @@ pub struct RequestGuard {
 
 impl RequestGuard {
     /// The request was answered with `status`.
-    pub fn finish(self, status: u16) {
+    pub(crate) fn finish(self, status: u16) {
         let inner = &self.metrics.0;
         inner.http_seconds.get_or_create(&self.labels).observe(self.started.elapsed().as_secs_f64());
         let labels = RequestLabels { component: self.labels.component.clone(), status };

@@ -14,9 +14,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::access::KvCtx;
+use crate::guest::GuestLimits;
 use crate::guest::{GuestRunner, HttpPrepared};
 use crate::metrics::Metrics;
-use crate::registry::GuestLimits;
 
 /// How long requests in flight may go on after shutdown begins, unless the
 /// caller says otherwise.
@@ -89,6 +89,17 @@ impl HttpServer {
             }
         }
     }
+}
+
+/// A new set of metrics, served at `http://ADDR/metrics` from now on (by a
+/// task of the current runtime); with the address it listens on.
+pub async fn metrics_endpoint(addr: std::net::SocketAddr) -> anyhow::Result<(Metrics, std::net::SocketAddr)> {
+    use anyhow::Context as _;
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
+    let local = listener.local_addr()?;
+    let metrics = Metrics::new();
+    tokio::spawn(serve_metrics(metrics.clone(), listener, std::future::pending()));
+    Ok((metrics, local))
 }
 
 /// Serve `metrics` as text at `GET /metrics` on `listener` until `shutdown`

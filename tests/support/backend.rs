@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use kvhost::clock::ManualClock;
+use kvhost::memory::MemoryStore;
 use kvhost::redis::{RedisDatabase, RedisDatabaseConfig, RedisStore};
 use kvhost::sql::{
     DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig as DatabaseConfig, SqlStore, TableNames,
 };
-use kvhost::{Catalog, KvCtx, Limits, ManualClock, MemoryStore, SharedStore};
+use kvhost::{Catalog, KvCtx, Limits, SharedStore};
 
 use crate::blocking::Blocking;
 use crate::needs::{self, Need};

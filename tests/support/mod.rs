@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use kvhost::registry::GuestLimits;
-use kvhost::{GuestOutput, GuestRun, GuestRunner, KvCtx, Stdio};
+use kvhost::KvCtx;
+use kvhost::guest::{GuestLimits, GuestOutput, GuestRun, GuestRunner, Stdio};
 
 /// The workspace root.
 pub fn root() -> PathBuf {

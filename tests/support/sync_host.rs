@@ -5,12 +5,13 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use kvhost::guest::{GuestOutput, GuestRunner};
 use kvhost::wasmtime::component::{Component, Linker, ResourceTable};
 use kvhost::wasmtime::{Engine, Store};
 use kvhost::wasmtime_wasi::p2::bindings::sync::CommandPre;
 use kvhost::wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use kvhost::wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
-use kvhost::{GuestOutput, GuestRunner, KvCtx, KvView};
+use kvhost::{KvCtx, KvView};
 
 /// What the embedder keeps per guest instance.
 pub struct Embedder {

@@ -22,7 +22,7 @@ pub(crate) const MAX_PAGE: u32 = 10_000;
 ///
 /// Every operation runs the same steps, in order, whoever calls it: the
 /// store's limits (key, value and batch sizes), the grant (key prefix,
-/// read-only), a slot under the store's `max_concurrency`, then the backend.
+/// read-only), a permit under the store's `max_concurrency`, then the backend.
 /// Each emits a `kv` span at debug level (target `kvhost::store`) with the
 /// store, the operation, the key length, the outcome and the duration; with
 /// debug logging off it costs one check.
@@ -66,12 +66,12 @@ impl Bucket {
 
     /// The store's registry ID.
     pub fn id(&self) -> &str {
-        &self.store.store.info().id
+        &self.store.backend.info().id
     }
 
     /// What the store is.
     pub fn info(&self) -> &StoreInfo {
-        self.store.store.info()
+        self.store.backend.info()
     }
 
     /// The store's limits.
@@ -87,31 +87,31 @@ impl Bucket {
     /// The value under `key`, or `None`.
     pub fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
-        self.run("get", key.len(), checked, move || self.store.store.get(key))
+        self.run("get", key.len(), checked, move || self.store.backend.get(key))
     }
 
     /// Insert or overwrite `key`; a `ttl` of `None` (or zero) never expires.
     pub fn set<'a>(&'a self, key: &'a str, value: impl Into<Vec<u8>>, ttl: Option<Duration>) -> Op<'a, ()> {
         let value = value.into();
         let checked = self.check_write("set", key, &value);
-        self.run("set", key.len(), checked, move || self.store.store.set(key, value, ttl))
+        self.run("set", key.len(), checked, move || self.store.backend.set(key, value, ttl))
     }
 
     /// Remove `key`; whether a live entry was there.
     pub fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.write("delete", key));
-        self.run("delete", key.len(), checked, move || self.store.store.delete(key))
+        self.run("delete", key.len(), checked, move || self.store.backend.delete(key))
     }
 
     /// Whether a live entry is under `key`.
     pub fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
-        self.run("exists", key.len(), checked, move || self.store.store.exists(key))
+        self.run("exists", key.len(), checked, move || self.store.backend.exists(key))
     }
 
     /// Remove every entry of the store. Refused under a prefix grant.
     pub fn clear(&self) -> Op<'_, ()> {
-        self.run("clear", 0, self.grant.clear(), move || self.store.store.clear())
+        self.run("clear", 0, self.grant.clear(), move || self.store.backend.clear())
     }
 
     /// One page of the keys starting with `prefix`, after `cursor` (from a
@@ -128,7 +128,7 @@ impl Bucket {
         // The decoded cursor is owned, so the listing is a future that holds it.
         let listed = Op::pending(async move {
             match narrowed {
-                Some(prefix) => self.store.store.list(prefix, after.as_deref(), limit + 1).await,
+                Some(prefix) => self.store.backend.list(prefix, after.as_deref(), limit + 1).await,
                 None => Ok(Vec::new()),
             }
         });
@@ -158,7 +158,7 @@ impl Bucket {
     /// The value under `key` with its version.
     pub fn get_entry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Versioned>> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
-        self.run("get-entry", key.len(), checked, move || self.store.store.get_entry(key))
+        self.run("get-entry", key.len(), checked, move || self.store.backend.get_entry(key))
     }
 
     /// Write `key` if `condition` holds, atomically; the new version, or
@@ -172,21 +172,21 @@ impl Bucket {
     ) -> Op<'a, u64> {
         let value = value.into();
         let checked = self.check_write("put", key, &value);
-        self.run("put", key.len(), checked, move || self.store.store.put(key, value, ttl, condition))
+        self.run("put", key.len(), checked, move || self.store.backend.put(key, value, ttl, condition))
     }
 
     /// Add `delta` to the decimal integer under `key` (absent = 0),
     /// atomically, keeping its expiry; the new value.
     pub fn increment<'a>(&'a self, key: &'a str, delta: i64) -> Op<'a, i64> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.write("increment", key));
-        self.run("increment", key.len(), checked, move || self.store.store.increment(key, delta))
+        self.run("increment", key.len(), checked, move || self.store.backend.increment(key, delta))
     }
 
     /// The values of `keys`, in order; `too-large` if together they are
     /// over `max_result_bytes`.
     pub fn get_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, Vec<Option<Vec<u8>>>> {
         let checked = keys.iter().try_for_each(|k| self.limits().check_key(k).and_then(|()| self.grant.read(k)));
-        self.run("get-many", keys.len(), checked, move || self.store.store.get_many(keys)).map(move |values| {
+        self.run("get-many", keys.len(), checked, move || self.store.backend.get_many(keys)).map(move |values| {
             let values = values?;
             let bytes = values.iter().flatten().map(|v| v.len() as u64).sum();
             self.limits().check_batch("get-many result", bytes)?;
@@ -208,14 +208,14 @@ impl Bucket {
                 self.grant.write("set-many", k)
             })
             .and_then(|()| limits.check_batch("set-many request", bytes));
-        self.run("set-many", entries.len(), checked, move || self.store.store.set_many(entries, ttl))
+        self.run("set-many", entries.len(), checked, move || self.store.backend.set_many(entries, ttl))
     }
 
     /// Delete `keys`; how many live entries were removed.
     pub fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
         let checked =
             keys.iter().try_for_each(|k| self.limits().check_key(k).and_then(|()| self.grant.write("delete-many", k)));
-        self.run("delete-many", keys.len(), checked, move || self.store.store.delete_many(keys))
+        self.run("delete-many", keys.len(), checked, move || self.store.backend.delete_many(keys))
     }
 
     fn check_write(&self, op: &str, key: &str, value: &[u8]) -> Result<()> {
@@ -226,12 +226,12 @@ impl Bucket {
     }
 
     /// The steps every operation takes after its arguments were `checked`
-    /// against the limits and the grant: a concurrency slot, then `call` to
+    /// against the limits and the grant: a concurrency permit, then `call` to
     /// the backend, traced. (`len` is the key's length, or a batch's size.)
     ///
-    /// With a free slot and a store that answers at once, this is plain
+    /// With a free permit and a store that answers at once, this is plain
     /// function calls and the result is ready: no future is built or
-    /// boxed. Waiting for a slot, waiting on the backend, and the span
+    /// boxed. Waiting for a permit, waiting on the backend, and the span
     /// (when debug logging is on) each take one boxed future.
     fn run<'a, T: Send + 'a>(
         &'a self,
@@ -247,24 +247,24 @@ impl Bucket {
         if let Err(e) = checked {
             return Op::ready(Err(e));
         }
-        let Some(slot) = self.store.gate.try_enter() else {
+        let Some(permit) = self.store.gate.try_enter() else {
             return self.run_after_waiting(call);
         };
         match call().into_ready() {
             Ok(result) => {
-                drop(slot);
+                drop(permit);
                 Op::ready(result)
             }
-            Err(pending) => holding(slot, pending),
+            Err(pending) => holding(permit, pending),
         }
     }
 
-    /// [`Bucket::run`] when every slot is taken: wait for one, then call.
+    /// [`Bucket::run`] when every permit is taken: wait for one, then call.
     #[cold]
     #[inline(never)]
     fn run_after_waiting<'a, T: Send + 'a>(&'a self, call: impl FnOnce() -> Op<'a, T> + Send + 'a) -> Op<'a, T> {
         Op::pending(async move {
-            let _slot = self.store.gate.wait(self.id()).await?;
+            let _permit = self.store.gate.wait(self.id()).await?;
             call().await
         })
     }
@@ -288,21 +288,21 @@ impl Bucket {
     async fn work<'a, T>(&'a self, checked: Result<()>, call: impl FnOnce() -> Op<'a, T>) -> Result<T> {
         checked?;
         let gate = &self.store.gate;
-        let _slot = match gate.try_enter() {
-            Some(slot) => slot,
+        let _permit = match gate.try_enter() {
+            Some(permit) => permit,
             None => gate.wait(self.id()).await?,
         };
         call().await
     }
 }
 
-/// An operation still pending, which holds its concurrency `slot` until it
+/// An operation still pending, which holds its concurrency `permit` until it
 /// ends. Out of line, to keep the common path short: a memory store's
 /// operations never come here.
 #[inline(never)]
-fn holding<'a, T: Send + 'a>(slot: Permit<'a>, pending: Op<'a, T>) -> Op<'a, T> {
+fn holding<'a, T: Send + 'a>(permit: Permit<'a>, pending: Op<'a, T>) -> Op<'a, T> {
     Op::pending(async move {
-        let _slot = slot;
+        let _permit = permit;
         pending.await
     })
 }

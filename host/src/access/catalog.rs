@@ -40,20 +40,13 @@ impl Catalog {
     /// `limits`, replacing any store with that ID.
     pub fn insert(&self, store: SharedStore, limits: Limits) {
         let guarded = Guarded::new(store, limits, self.metrics.clone());
-        self.stores.insert(guarded.store.info().id.clone(), Arc::new(guarded));
+        self.stores.insert(guarded.backend.info().id.clone(), Arc::new(guarded));
     }
 
     /// Stop serving `id` to new opens; buckets already open keep working.
     /// Whether a store had that ID.
     pub fn remove(&self, id: &str) -> bool {
         self.stores.remove(id).is_some()
-    }
-
-    /// The backend of store `id`, for the host's own upkeep (cleanup). Guests
-    /// and embedders use [`Catalog::open`] or [`crate::KvCtx::open`], which
-    /// apply the store's rules.
-    pub fn backend(&self, id: &str) -> Option<SharedStore> {
-        self.stores.get(id).map(|g| g.store.clone())
     }
 
     /// A bucket on store `id` with every key, read and write: the host's own
@@ -67,7 +60,7 @@ impl Catalog {
         self.stores.get(id).map(|g| g.gate.in_flight())
     }
 
-    /// Operations on store `id` waiting now for a slot under its
+    /// Operations on store `id` waiting now for a permit under its
     /// `max_concurrency`.
     pub fn waiting(&self, id: &str) -> Option<u32> {
         self.stores.get(id).map(|g| g.gate.waiting())

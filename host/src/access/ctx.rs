@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::bucket::Bucket;
 use super::catalog::Catalog;
 use super::grant::{Grant, check_names};
+use crate::config::FieldError;
 use crate::error::{Error, Result};
 
 /// A guest's access to stores: the names it may open (store IDs and the
@@ -25,6 +26,8 @@ pub struct KvCtx {
 pub struct KvCtxBuilder {
     catalog: Catalog,
     grants: Vec<Grant>,
+    /// Where each grant came from, for errors: a flag, a registry field.
+    sources: Vec<Option<String>>,
     default_store: Option<String>,
 }
 
@@ -39,6 +42,16 @@ impl KvCtxBuilder {
     /// same store takes its ID over from an earlier one.
     pub fn grant(mut self, grant: Grant) -> Self {
         self.grants.push(grant);
+        self.sources.push(None);
+        self
+    }
+
+    /// Like [`Self::grant`], saying where the grant came from (such as the
+    /// command-line flag that gave it), which [`Self::try_build`]'s error
+    /// then names.
+    pub fn grant_from(mut self, grant: Grant, source: impl Into<String>) -> Self {
+        self.grants.push(grant);
+        self.sources.push(Some(source.into()));
         self
     }
 
@@ -49,11 +62,17 @@ impl KvCtxBuilder {
         self
     }
 
-    /// The context, or `invalid-argument` naming an alias that breaks the
-    /// rules of [`check_names`] (empty, `default`, too long, or taken).
-    pub fn try_build(self) -> Result<KvCtx> {
-        check_names(&self.grants).map_err(|(i, message)| {
-            Error::InvalidArgument(format!("the grant of {}: {message}", self.grants[i].store))
+    /// The context, or an error naming the grant whose alias breaks the
+    /// naming rules: empty, `default`, over 255 bytes, or another granted
+    /// name (a store ID, the default store, an earlier alias). The error's
+    /// field is where the grant came from ([`Self::grant_from`]), else
+    /// `the grant of STORE`.
+    pub fn try_build(self) -> std::result::Result<KvCtx, FieldError> {
+        let mut names = self.grants.clone();
+        names.extend(self.default_store.iter().map(Grant::new));
+        check_names(&names).map_err(|(i, message)| {
+            let source = self.sources[i].clone();
+            FieldError::new(source.unwrap_or_else(|| format!("the grant of {}", self.grants[i].store)), message)
         })?;
         Ok(self.build())
     }
@@ -79,7 +98,7 @@ impl KvCtxBuilder {
 impl KvCtx {
     /// A builder over the stores of `catalog`, with no grants.
     pub fn builder(catalog: Catalog) -> KvCtxBuilder {
-        KvCtxBuilder { catalog, grants: Vec::new(), default_store: None }
+        KvCtxBuilder { catalog, grants: Vec::new(), sources: Vec::new(), default_store: None }
     }
 
     /// Open a store as a guest names it in `open`: `""` or `"default"` for
@@ -153,8 +172,8 @@ mod tests {
             .grant(Grant::new("app:cache").alias("x"))
             .grant(Grant::new("app:secret").alias("x"))
             .try_build();
-        assert!(
-            matches!(built, Err(Error::InvalidArgument(m)) if m.contains("alias `x` is already given to app:cache"))
-        );
+        let e = built.unwrap_err();
+        assert_eq!(e.field, "the grant of app:secret");
+        assert!(e.message.contains("alias `x` is already given to app:cache"), "{e}");
     }
 }

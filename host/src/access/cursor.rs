@@ -21,7 +21,7 @@ fn tag(store: &str, key: &str) -> u64 {
 }
 
 /// The cursor that resumes a listing of `store` after `last_key`.
-pub fn encode(store: &str, last_key: &str) -> String {
+pub(crate) fn encode(store: &str, last_key: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(last_key.len() * 2 + 17);
     for b in last_key.bytes() {
@@ -32,7 +32,7 @@ pub fn encode(store: &str, last_key: &str) -> String {
 }
 
 /// The key a cursor of `store` resumes after, or `invalid-argument`.
-pub fn decode(store: &str, cursor: &str) -> Result<String> {
+pub(crate) fn decode(store: &str, cursor: &str) -> Result<String> {
     let bad = || Error::InvalidArgument(format!("cursor {cursor:?} was not issued by store {store}"));
     let (hex, t) = cursor.split_once('.').ok_or_else(bad)?;
     if hex.len() % 2 != 0 || t.len() != 16 {

@@ -2,8 +2,8 @@
 //!
 //! Every bucket of a store shares its [`Gate`], so the cap holds across all
 //! guests and the embedder together. An operation over the cap waits for a
-//! slot, at most `max_concurrency_wait`, then fails with `unavailable`, which a
-//! guest can retry. Taking a free slot costs two atomic operations and
+//! permit, at most `max_concurrency_wait`, then fails with `unavailable`, which a
+//! guest can retry. Taking a free permit costs two atomic operations and
 //! allocates nothing; only waiting arms a timer.
 
 use std::future::Future;
@@ -15,21 +15,21 @@ use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 
-/// The slots of one store.
+/// The permits of one store.
 #[derive(Debug)]
 pub(crate) struct Gate {
     /// Most operations in flight; 0 = unlimited.
     max: u32,
-    /// How long an operation waits for a slot.
+    /// How long an operation waits for a permit.
     wait: Duration,
     in_flight: AtomicU32,
-    /// Operations waiting for a slot, so that a release only notifies when
+    /// Operations waiting for a permit, so that a release only notifies when
     /// someone waits.
     waiting: AtomicU32,
     freed: Notify,
 }
 
-/// One operation in flight; dropping it frees the slot, on every path.
+/// One operation in flight; dropping it frees the permit, on every path.
 #[must_use]
 pub(crate) struct Permit<'a>(&'a Gate);
 
@@ -52,12 +52,12 @@ impl Gate {
         self.in_flight.load(Ordering::Acquire)
     }
 
-    /// Operations waiting for a slot now.
+    /// Operations waiting for a permit now.
     pub(crate) fn waiting(&self) -> u32 {
         self.waiting.load(Ordering::Acquire)
     }
 
-    /// A slot for one operation on store `store`, waiting at most the gate's
+    /// A permit for one operation on store `store`, waiting at most the gate's
     /// wait for one to be freed.
     #[cfg(test)]
     pub(crate) async fn enter<'a>(&'a self, store: &'a str) -> Result<Permit<'a>> {
@@ -67,7 +67,7 @@ impl Gate {
         }
     }
 
-    /// A free slot, if there is one.
+    /// A free permit, if there is one.
     pub(crate) fn try_enter(&self) -> Option<Permit<'_>> {
         if self.max == 0 {
             self.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -79,15 +79,15 @@ impl Gate {
             .map(|_| Permit(self))
     }
 
-    /// Wait for a slot, at most the gate's wait. Boxed: the timer and the
+    /// Wait for a permit, at most the gate's wait. Boxed: the timer and the
     /// notification it needs would otherwise make every operation's future
     /// hundreds of bytes larger, though few ever wait.
     #[cold]
     pub(crate) fn wait<'a>(&'a self, store: &'a str) -> Pin<Box<dyn Future<Output = Result<Permit<'a>>> + Send + 'a>> {
-        Box::pin(self.wait_for_slot(store))
+        Box::pin(self.wait_for_permit(store))
     }
 
-    async fn wait_for_slot(&self, store: &str) -> Result<Permit<'_>> {
+    async fn wait_for_permit(&self, store: &str) -> Result<Permit<'_>> {
         struct Waiting<'a>(&'a AtomicU32);
         impl Drop for Waiting<'_> {
             fn drop(&mut self) {
@@ -99,17 +99,20 @@ impl Gate {
         if tokio::runtime::Handle::try_current().is_err() {
             tokio::task::yield_now().await;
             if tokio::runtime::Handle::try_current().is_err() {
-                return Err(Error::Unavailable(format!(
-                    "store {store} is at its max_concurrency ({}), and waiting for a slot needs a tokio runtime",
-                    self.max
-                )));
+                return Err(Error::Unavailable(
+                    format!(
+                        "store {store} is at its max_concurrency ({}), and waiting for a permit needs a tokio runtime",
+                        self.max
+                    )
+                    .into(),
+                ));
             }
         }
         self.waiting.fetch_add(1, Ordering::SeqCst);
         let _waiting = Waiting(&self.waiting);
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
-            // Registered before the slot is checked again, so that a release
+            // Registered before the permit is checked again, so that a release
             // between the check and the wait is not missed.
             let freed = self.freed.notified();
             tokio::pin!(freed);
@@ -118,12 +121,15 @@ impl Gate {
                 return Ok(permit);
             }
             if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                return Err(Error::Unavailable(format!(
-                    "store {store} already has {} operations in flight, its max_concurrency, and none finished \
+                return Err(Error::Unavailable(
+                    format!(
+                        "store {store} already has {} operations in flight, its max_concurrency, and none finished \
                      within {} (max_concurrency_wait); retry, or raise max_concurrency",
-                    self.max,
-                    humantime::format_duration(self.wait)
-                )));
+                        self.max,
+                        humantime::format_duration(self.wait)
+                    )
+                    .into(),
+                ));
             }
         }
     }
@@ -144,12 +150,13 @@ mod tests {
             let _held = [gate.enter("app:kv").await.unwrap(), gate.enter("app:kv").await.unwrap()];
             match gate.enter("app:kv").await {
                 Err(Error::Unavailable(m)) => {
+                    let m = m.message();
                     assert!(m.contains("max_concurrency") && m.contains("app:kv") && m.contains("50ms"), "{m}")
                 }
-                Ok(_) => panic!("a third slot was handed out"),
+                Ok(_) => panic!("a third permit was handed out"),
                 Err(e) => panic!("expected unavailable, got {e}"),
             }
-            assert_eq!(gate.in_flight(), 2, "a refused operation holds no slot");
+            assert_eq!(gate.in_flight(), 2, "a refused operation holds no permit");
         });
     }
 
@@ -163,10 +170,10 @@ mod tests {
                 tokio::spawn(async move { gate.enter("app:kv").await.map(drop) })
             };
             tokio::task::yield_now().await;
-            assert!(!waiter.is_finished(), "no slot is free yet");
+            assert!(!waiter.is_finished(), "no permit is free yet");
             drop(held);
             waiter.await.unwrap().unwrap();
-            assert_eq!(gate.in_flight(), 0, "every slot is freed");
+            assert_eq!(gate.in_flight(), 0, "every permit is freed");
         });
     }
 

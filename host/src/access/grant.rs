@@ -44,7 +44,7 @@ pub struct Grant {
 }
 
 /// The longest alias: as long as a key may be by default.
-pub const MAX_ALIAS_BYTES: usize = 255;
+pub(crate) const MAX_ALIAS_BYTES: usize = 255;
 
 impl Grant {
     /// Every key of `store`, read and write.
@@ -129,7 +129,7 @@ impl Grant {
 /// string of at most [`MAX_ALIAS_BYTES`] bytes other than `default`, and no
 /// alias is another grant's store ID or alias. On a problem, the index of the
 /// grant whose alias is at fault and what is wrong.
-pub fn check_names(grants: &[Grant]) -> std::result::Result<(), (usize, String)> {
+pub(crate) fn check_names(grants: &[Grant]) -> std::result::Result<(), (usize, String)> {
     for (i, grant) in grants.iter().enumerate() {
         let Some(alias) = &grant.alias else { continue };
         if alias.is_empty() {

@@ -7,7 +7,7 @@ use crate::backend::SharedStore;
 /// A backend store with its limits and its concurrency cap, shared by every
 /// bucket open on it.
 pub(crate) struct Guarded {
-    pub(crate) store: SharedStore,
+    pub(crate) backend: SharedStore,
     pub(crate) limits: Limits,
     pub(crate) gate: Gate,
     /// Where its operations are recorded, if anywhere.
@@ -20,6 +20,6 @@ impl Guarded {
         if let Some(m) = &metrics {
             m.watch_store(&store);
         }
-        Self { store, limits, gate, metrics }
+        Self { backend: store, limits, gate, metrics }
     }
 }

@@ -5,11 +5,12 @@
 //! | `max_key_bytes` | 255 (the SQL key column) | invalid-argument |
 //! | `max_value_bytes` | 1 MiB | too-large |
 //! | `max_result_bytes` | 16 MiB | list pages end early; get-many and set-many give too-large |
-//! | `max_concurrency` | 256 operations in flight (0 = unlimited) | an operation waits for a slot |
+//! | `max_concurrency` | 256 operations in flight (0 = unlimited) | an operation waits for a permit |
 //! | `max_concurrency_wait` | 1 s | unavailable |
 
 use std::time::Duration;
 
+use crate::config::FieldError;
 use crate::error::{Error, Result};
 
 /// Limits that every bucket enforces before the backend sees an operation.
@@ -25,7 +26,7 @@ pub struct Limits {
     /// Most operations in flight on the store at once, from every guest
     /// and the embedder together; 0 = unlimited. Default 256.
     pub max_concurrency: u32,
-    /// How long an operation over `max_concurrency` waits for a slot before
+    /// How long an operation over `max_concurrency` waits for a permit before
     /// it is `unavailable`. Default 1 s.
     pub max_concurrency_wait: Duration,
 }
@@ -39,7 +40,7 @@ impl Limits {
     pub const DEFAULT_MAX_RESULT_BYTES: u64 = 16 << 20;
     /// Default maximum operations in flight per store.
     pub const DEFAULT_MAX_CONCURRENCY: u32 = 256;
-    /// Default wait for a slot under `max_concurrency`.
+    /// Default wait for a permit under `max_concurrency`.
     pub const DEFAULT_MAX_CONCURRENCY_WAIT: Duration = Duration::from_secs(1);
 
     /// Reject empty keys, keys with NUL, and keys over `max_key_bytes`.
@@ -88,13 +89,13 @@ impl Limits {
         Ok(())
     }
 
-    /// Check that these limits make sense together; the message names the field.
-    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+    /// Check that these limits make sense together.
+    pub fn validate(&self) -> std::result::Result<(), FieldError> {
         if self.max_key_bytes == 0 {
-            return Err(("max_key_bytes", "must be at least 1".into()));
+            return Err(FieldError::new("max_key_bytes", "must be at least 1"));
         }
         if self.max_result_bytes < u64::from(self.max_key_bytes) {
-            return Err((
+            return Err(FieldError::new(
                 "max_result_bytes",
                 format!(
                     "{} is smaller than max_key_bytes ({}): a list page must hold at least one key",

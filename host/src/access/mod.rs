@@ -20,6 +20,7 @@ mod wait;
 pub use bucket::{Bucket, Page};
 pub use catalog::Catalog;
 pub use ctx::{KvCtx, KvCtxBuilder};
-pub use grant::{Access, Grant, MAX_ALIAS_BYTES, check_names};
+pub(crate) use grant::check_names;
+pub use grant::{Access, Grant};
 pub use limits::Limits;
 pub use wait::Wait;

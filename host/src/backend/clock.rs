@@ -25,7 +25,7 @@ impl Clock for SystemClock {
 /// A clock that moves only when told to. Cloning shares the same time.
 ///
 /// ```
-/// use kvhost::{Clock, ManualClock};
+/// use kvhost::clock::{Clock, ManualClock};
 /// let clock = ManualClock::new(1_000);
 /// clock.advance(std::time::Duration::from_secs(2));
 /// assert_eq!(clock.now_ms(), 3_000);
@@ -60,6 +60,6 @@ impl Clock for ManualClock {
 pub type SharedClock = Arc<dyn Clock>;
 
 /// The default clock for stores: the system clock.
-pub fn system() -> SharedClock {
+pub(crate) fn system() -> SharedClock {
     Arc::new(SystemClock)
 }

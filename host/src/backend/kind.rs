@@ -12,16 +12,16 @@ use std::time::Duration;
 
 use super::SharedStore;
 use super::clock::SharedClock;
-use crate::config::{ConfigError, Fields};
+use crate::config::{ConfigError, FieldError, Fields};
 
 /// A boxed future, as the start-up hooks below return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How a kind parses its own fields of an entry declared in a file.
 pub(crate) type Parse<T> = fn(&mut Fields, &Path) -> Result<Arc<T>, ConfigError>;
 
 /// A `store.*` kind, such as `store.memory`.
-pub struct StoreKind {
+pub(crate) struct StoreKind {
     /// As written in YAML.
     pub name: &'static str,
     /// The `db.*` kinds its `database` field may name; empty = it has no
@@ -36,7 +36,7 @@ pub struct StoreKind {
 }
 
 /// A parsed `store.*` entry's own fields, able to open the store.
-pub trait StoreConfig: Any + fmt::Debug + Send + Sync {
+pub(crate) trait StoreConfig: Any + fmt::Debug + Send + Sync {
     /// Open store `id`. `database` is the started entry that the `database`
     /// field names, for kinds that have one.
     fn open<'a>(
@@ -50,13 +50,13 @@ pub trait StoreConfig: Any + fmt::Debug + Send + Sync {
     /// database) would hold the same data, so that one's `clear` would empty
     /// the other: the field at fault and why. Stores of other kinds answer
     /// `None`.
-    fn overlaps(&self, _id: &str, _other_id: &str, _other: &dyn StoreConfig) -> Option<(&'static str, String)> {
+    fn overlaps(&self, _id: &str, _other_id: &str, _other: &dyn StoreConfig) -> Option<FieldError> {
         None
     }
 }
 
 /// A `db.*` kind: a connection that stores live in, such as `db.sql.postgres`.
-pub struct DatabaseKind {
+pub(crate) struct DatabaseKind {
     /// As written in YAML.
     pub name: &'static str,
     /// The fields it parses itself.
@@ -66,22 +66,22 @@ pub struct DatabaseKind {
 }
 
 /// A parsed `db.*` entry's own fields, able to connect.
-pub trait DatabaseConfig: Any + fmt::Debug + Send + Sync {
+pub(crate) trait DatabaseConfig: Any + fmt::Debug + Send + Sync {
     /// Connect database entry `id`.
     fn connect<'a>(&'a self, id: &'a str) -> BoxFuture<'a, anyhow::Result<SharedDatabase>>;
 }
 
 /// A started `db.*` entry, shared by the stores that live in it.
-pub trait Database: Any + Send + Sync {
+pub(crate) trait Database: Any + Send + Sync {
     /// Close every connection, waiting for those in use to be returned.
     fn close(&self) -> BoxFuture<'_, ()>;
 }
 
 /// A started database entry.
-pub type SharedDatabase = Arc<dyn Database>;
+pub(crate) type SharedDatabase = Arc<dyn Database>;
 
 /// `db` as the backend type `T` that started it, if it is one.
-pub fn downcast<T: Database>(db: &SharedDatabase) -> Option<Arc<T>> {
+pub(crate) fn downcast<T: Any + Send + Sync>(db: &SharedDatabase) -> Option<Arc<T>> {
     let any: Arc<dyn Any + Send + Sync> = db.clone();
     any.downcast().ok()
 }

@@ -9,19 +9,19 @@
 //! declare it, parsed by the backend itself) plus one line in
 //! [`STORE_KINDS`] or [`DATABASE_KINDS`].
 
-pub mod clock;
+pub(crate) mod clock;
 pub(crate) mod kind;
-pub mod memory;
+pub(crate) mod memory;
 mod op;
 #[cfg(feature = "redis")]
-pub mod redis;
+pub(crate) mod redis;
 #[cfg(feature = "sql")]
-pub mod sql;
+pub(crate) mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::kind::{Database, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
+pub(crate) use self::kind::{DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
 pub use self::op::Op;
 use crate::error::{Error, Result};
 
@@ -112,12 +112,14 @@ pub type SharedStore = Arc<dyn Store>;
 pub struct StoreInfo {
     /// Registry ID, such as `app:sessions`.
     pub id: String,
-    /// `memory`, `sqlite`, `postgres` or `mysql`.
+    /// `memory`, `sqlite`, `postgres`, `mysql` or `redis`.
     pub backend: &'static str,
     /// Whether data survives a restart of the host.
     pub durable: bool,
     /// Whether versions change on every write (a counter), or are a hash of
-    /// the value ([`value_version`]) so that a write of the same value keeps it.
+    /// the value (SQL tables without a version column: `sql::value_version`;
+    /// Redis: `redis::redis_version`) so that a write of the same value
+    /// keeps it.
     pub versioned: bool,
 }
 
@@ -161,7 +163,7 @@ impl Condition {
 }
 
 /// `current` (decimal ASCII, absent = 0) plus `delta`, for `increment`.
-pub fn add_decimal(key: &str, current: Option<&[u8]>, delta: i64) -> Result<i64> {
+pub(crate) fn add_decimal(key: &str, current: Option<&[u8]>, delta: i64) -> Result<i64> {
     let n = match current {
         None => 0,
         Some(bytes) => std::str::from_utf8(bytes).ok().and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {

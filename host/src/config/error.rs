@@ -31,6 +31,34 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// A value that breaks a rule, as the code that checks it reports it: the
+/// field at fault, spelled as a registry file spells it (`max_key_bytes`,
+/// `table_name`, `stores[2].as`) or as the caller named it, and what is
+/// wrong. The registry turns it into a [`ConfigError`] that also names the
+/// file and the entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field at fault.
+    pub field: String,
+    /// What is wrong, and how to fix it where that is not obvious.
+    pub message: String,
+}
+
+impl FieldError {
+    /// `message` about `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
 /// Every problem found while loading a registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryError(pub Vec<ConfigError>);
@@ -70,7 +98,7 @@ pub(crate) struct Location {
 }
 
 impl Location {
-    pub fn error(&self, field: Option<&str>, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn error(&self, field: Option<&str>, message: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.clone(),
             entry: self.entry.clone(),

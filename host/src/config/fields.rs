@@ -33,7 +33,7 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 }
 
 impl Fields {
-    pub fn new(value: Value, at: Location, prefix: &str) -> Result<Self> {
+    pub(crate) fn new(value: Value, at: Location, prefix: &str) -> Result<Self> {
         match value {
             Value::Mapping(map) => Ok(Self { map, at, prefix: prefix.to_owned() }),
             other => {
@@ -44,15 +44,15 @@ impl Fields {
         }
     }
 
-    pub fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
 
-    pub fn error(&self, name: &str, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn error(&self, name: &str, message: impl Into<String>) -> ConfigError {
         self.at.error(Some(&self.path(name)), message)
     }
 
-    pub fn take(&mut self, name: &str) -> Option<Value> {
+    pub(crate) fn take(&mut self, name: &str) -> Option<Value> {
         self.map.remove(name).filter(|v| !v.is_null())
     }
 
@@ -60,7 +60,7 @@ impl Fields {
         self.error(name, format!("expected {want}, got {}", type_name(got)))
     }
 
-    pub fn string(&mut self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn string(&mut self, name: &str) -> Result<Option<String>> {
         match self.take(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
@@ -70,7 +70,7 @@ impl Fields {
 
     /// `{addr: IP:PORT}` under `name`, if present: an address to listen
     /// on (`example` shows one in the error).
-    pub fn listen_addr(&mut self, name: &str, example: &str) -> Result<Option<std::net::SocketAddr>> {
+    pub(crate) fn listen_addr(&mut self, name: &str, example: &str) -> Result<Option<std::net::SocketAddr>> {
         let Some(mut f) = self.nested(name)? else { return Ok(None) };
         let addr = f.required_string("addr")?;
         let parsed = addr.parse().map_err(|_| {
@@ -80,7 +80,7 @@ impl Fields {
         Ok(Some(parsed))
     }
 
-    pub fn required_string(&mut self, name: &str) -> Result<String> {
+    pub(crate) fn required_string(&mut self, name: &str) -> Result<String> {
         match self.string(name)? {
             Some(s) if !s.trim().is_empty() => Ok(s),
             Some(_) => Err(self.error(name, "must not be empty")),
@@ -88,7 +88,7 @@ impl Fields {
         }
     }
 
-    pub fn u64(&mut self, name: &str) -> Result<Option<u64>> {
+    pub(crate) fn u64(&mut self, name: &str) -> Result<Option<u64>> {
         match self.take(name) {
             None => Ok(None),
             Some(Value::Number(n)) => match (n.as_u64(), n.as_i64()) {
@@ -100,7 +100,7 @@ impl Fields {
         }
     }
 
-    pub fn u32(&mut self, name: &str) -> Result<Option<u32>> {
+    pub(crate) fn u32(&mut self, name: &str) -> Result<Option<u32>> {
         match self.u64(name)? {
             None => Ok(None),
             Some(v) => u32::try_from(v)
@@ -110,7 +110,7 @@ impl Fields {
     }
 
     #[cfg_attr(not(any(feature = "sql", feature = "redis")), allow(dead_code))]
-    pub fn port(&mut self, name: &str) -> Result<Option<u16>> {
+    pub(crate) fn port(&mut self, name: &str) -> Result<Option<u16>> {
         match self.u64(name)? {
             None => Ok(None),
             Some(v) => u16::try_from(v)
@@ -121,7 +121,7 @@ impl Fields {
         }
     }
 
-    pub fn bool(&mut self, name: &str) -> Result<Option<bool>> {
+    pub(crate) fn bool(&mut self, name: &str) -> Result<Option<bool>> {
         match self.take(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
@@ -129,7 +129,7 @@ impl Fields {
         }
     }
 
-    pub fn duration(&mut self, name: &str) -> Result<Option<Duration>> {
+    pub(crate) fn duration(&mut self, name: &str) -> Result<Option<Duration>> {
         match self.take(name) {
             None => Ok(None),
             Some(Value::String(s)) => parse_duration(&s).map(Some).map_err(|m| self.error(name, m)),
@@ -138,7 +138,7 @@ impl Fields {
         }
     }
 
-    pub fn size(&mut self, name: &str) -> Result<Option<u64>> {
+    pub(crate) fn size(&mut self, name: &str) -> Result<Option<u64>> {
         match self.take(name) {
             None => Ok(None),
             Some(Value::Number(n)) => match n.as_u64() {
@@ -150,7 +150,7 @@ impl Fields {
         }
     }
 
-    pub fn string_list(&mut self, name: &str) -> Result<Vec<String>> {
+    pub(crate) fn string_list(&mut self, name: &str) -> Result<Vec<String>> {
         match self.take(name) {
             None => Ok(Vec::new()),
             Some(Value::Sequence(items)) => items
@@ -166,7 +166,7 @@ impl Fields {
     }
 
     /// A map of strings; scalar numbers and booleans are accepted as their text.
-    pub fn string_map(&mut self, name: &str) -> Result<BTreeMap<String, String>> {
+    pub(crate) fn string_map(&mut self, name: &str) -> Result<BTreeMap<String, String>> {
         match self.take(name) {
             None => Ok(BTreeMap::new()),
             Some(Value::Mapping(map)) => map
@@ -190,7 +190,7 @@ impl Fields {
     }
 
     /// A nested mapping, such as `lifecycle` or `pool`.
-    pub fn nested(&mut self, name: &str) -> Result<Option<Fields>> {
+    pub(crate) fn nested(&mut self, name: &str) -> Result<Option<Fields>> {
         match self.take(name) {
             None => Ok(None),
             Some(v) => self.nested_value(name, v).map(Some),
@@ -198,12 +198,12 @@ impl Fields {
     }
 
     /// `value`, already taken from the field `name` (`stores[0]`), as a mapping.
-    pub fn nested_value(&self, name: &str, value: Value) -> Result<Fields> {
+    pub(crate) fn nested_value(&self, name: &str, value: Value) -> Result<Fields> {
         Fields::new(value, self.at.clone(), &self.path(&format!("{name}.")))
     }
 
     /// Fail on any field no accessor took.
-    pub fn finish(self, known: &[&str]) -> Result<()> {
+    pub(crate) fn finish(self, known: &[&str]) -> Result<()> {
         match self.map.into_iter().next() {
             None => Ok(()),
             Some((k, _)) => {

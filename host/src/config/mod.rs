@@ -7,7 +7,9 @@ mod fields;
 mod values;
 
 pub(crate) use error::Location;
-pub use error::{ConfigError, RegistryError};
+pub use error::{ConfigError, FieldError, RegistryError};
 pub(crate) use fields::{Fields, type_name};
 pub(crate) use values::substitute_env;
+#[cfg(test)]
+pub(crate) use values::test_env;
 pub use values::{parse_duration, parse_size};

@@ -33,7 +33,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Replace every `${env:NAME}` in `text` from the environment.
-pub fn substitute_env(text: &str) -> Result<String, String> {
+pub(crate) fn substitute_env(text: &str) -> Result<String, String> {
     const OPEN: &str = "${env:";
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -45,13 +45,44 @@ pub fn substitute_env(text: &str) -> Result<String, String> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(format!("`${{env:{name}}}` is not a valid variable reference"));
         }
-        let value = std::env::var(name)
-            .map_err(|_| format!("environment variable {name} is not set (referenced as ${{env:{name}}})"))?;
+        let value = var(name)
+            .ok_or_else(|| format!("environment variable {name} is not set (referenced as ${{env:{name}}})"))?;
         out.push_str(&value);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The environment variable `name`: the process's, or in tests one that
+/// [`test_env::set`] gave this thread (so that tests need no `set_var`,
+/// which is unsafe while other threads run).
+fn var(name: &str) -> Option<String> {
+    #[cfg(test)]
+    if let Some(value) = test_env::get(name) {
+        return Some(value);
+    }
+    std::env::var(name).ok()
+}
+
+/// Variables that `${env:NAME}` sees on the calling thread only, for tests.
+#[cfg(test)]
+pub(crate) mod test_env {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    thread_local! {
+        static VARS: RefCell<HashMap<String, String>> = RefCell::default();
+    }
+
+    /// Let `${env:NAME}` read `value` on this thread.
+    pub(crate) fn set(name: &str, value: &str) {
+        VARS.with(|v| v.borrow_mut().insert(name.to_owned(), value.to_owned()));
+    }
+
+    pub(super) fn get(name: &str) -> Option<String> {
+        VARS.with(|v| v.borrow().get(name).cloned())
+    }
 }
 
 #[cfg(test)]
@@ -79,8 +110,7 @@ mod tests {
 
     #[test]
     fn env_references_are_replaced_and_missing_ones_named() {
-        // SAFETY: tests in this module do not read this variable concurrently.
-        unsafe { std::env::set_var("KVHOST_TEST_PW", "s3cret") };
+        test_env::set("KVHOST_TEST_PW", "s3cret");
         assert_eq!(substitute_env("pw=${env:KVHOST_TEST_PW}!").unwrap(), "pw=s3cret!");
         assert_eq!(substitute_env("no refs $x {y}").unwrap(), "no refs $x {y}");
         let err = substitute_env("${env:KVHOST_SURELY_UNSET_VAR}").unwrap_err();

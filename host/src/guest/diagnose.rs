@@ -1,5 +1,6 @@
-//! Why a component cannot run here, in one line that says how to fix it:
-//! an import kvhost does not provide, or no export kvhost knows how to run.
+//! Why a component cannot run here, or why a run failed, in one line that
+//! says what to do: not a component, an import kvhost does not provide, no
+//! export kvhost knows how to run, a trap or a blown limit.
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -77,6 +78,36 @@ pub(super) fn not_runnable(engine: &Engine, component: &Component, needed: &str)
          wasi:http/incoming-handler"
     };
     anyhow::anyhow!("it exports {exports}, not {needed}, so kvhost cannot run it: {hint}")
+}
+
+/// Refuse, with what to do about it, a file that is not a WebAssembly
+/// component: not WebAssembly at all, or a core module.
+pub(super) fn check_is_component(bytes: &[u8]) -> anyhow::Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        anyhow::bail!("it is not a WebAssembly file (those start with \\0asm)");
+    }
+    // Bytes 4..8: version and layer; a core module is version 1, layer 0.
+    if bytes[4..8] == [1, 0, 0, 0] {
+        anyhow::bail!(
+            "it is a core WebAssembly module, not a component: build for the wasm32-wasip2 target, or wrap it with \
+             `wasm-tools component new MODULE.wasm --adapt wasi_snapshot_preview1.reactor.wasm -o COMPONENT.wasm` \
+             (the adapter comes from wasmtime's releases or the crate wasi-preview1-component-adapter-provider)"
+        );
+    }
+    Ok(())
+}
+
+/// One line that says why guest `name` stopped: out of memory, a trap, a
+/// limit or an interrupt. The wasm backtrace goes to the debug log.
+pub(super) fn failure(name: &str, e: wasmtime::Error, memory_refusal: Option<String>) -> anyhow::Error {
+    tracing::debug!(guest = name, "guest failed: {e:?}");
+    let why = match (memory_refusal, e.downcast_ref::<wasmtime::Trap>()) {
+        (Some(refusal), _) => format!("{refusal} (then: {})", e.root_cause()),
+        (None, Some(trap)) => trap.to_string(),
+        (None, None) => e.root_cause().to_string(),
+    };
+    anyhow::anyhow!("guest {name} failed: {why}")
 }
 
 #[cfg(test)]

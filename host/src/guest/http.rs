@@ -6,20 +6,20 @@
 //! (components built for `wasi:http/proxy` import it) and refuses every
 //! request with `HTTP-request-denied`.
 
-use std::future::Future;
-
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Bytes};
 use hyper::{Request, Response, StatusCode};
 use wasmtime::component::Component;
 use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::{GuestRunner, GuestState, Stopped, failure};
+use super::diagnose::{self, failure};
+use super::limits::{GuestLimits, Stopped};
+use super::runner::GuestRunner;
+use super::state::GuestState;
 use crate::access::KvCtx;
-use crate::registry::GuestLimits;
 
 /// What an HTTP response from a guest is made of.
 pub type HttpResponse = Response<HyperOutgoingBody>;
@@ -29,46 +29,13 @@ pub type HttpResponse = Response<HyperOutgoingBody>;
 #[derive(Clone)]
 pub struct HttpPrepared(ProxyPre<GuestState>);
 
-/// An instance's `wasi:http` state.
-#[derive(Default)]
-pub(super) struct HttpState {
-    ctx: WasiHttpCtx,
-    hooks: NoOutgoing,
-}
-
-/// Hooks that refuse outgoing requests: kvhost gives guests stores, not the
-/// network.
-#[derive(Default)]
-struct NoOutgoing;
-
-/// What `send_request` returns: the response and a future for its body's errors.
-type Sent = Box<dyn Future<Output = wasmtime_wasi_http::Result<(http::Response<WasiBody>, BodyErrors)>> + Send>;
-type BodyErrors = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
-
-impl WasiHttpHooks for NoOutgoing {
-    fn send_request(
-        &mut self,
-        _request: http::Request<WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: BodyErrors,
-    ) -> Sent {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
-}
-
-impl WasiHttpView for GuestState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http.ctx, table: &mut self.table, hooks: &mut self.http.hooks }
-    }
-}
-
 impl GuestRunner {
     /// Link an HTTP component (one that exports `wasi:http/incoming-handler`)
     /// once, so that each request only instantiates it.
     pub fn prepare_http(&self, component: &Component) -> anyhow::Result<HttpPrepared> {
-        let pre = self.linker.instantiate_pre(component).map_err(super::diagnose::link_error)?;
+        let pre = self.linker.instantiate_pre(component).map_err(diagnose::link_error)?;
         let pre = ProxyPre::new(pre)
-            .map_err(|_| super::diagnose::not_runnable(&self.engine, component, "wasi:http/incoming-handler"))?;
+            .map_err(|_| diagnose::not_runnable(&self.engine, component, "wasi:http/incoming-handler"))?;
         Ok(HttpPrepared(pre))
     }
 
@@ -93,7 +60,7 @@ impl GuestRunner {
     {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
-        let (mut store, limiter) = self.store(wasi.build(), kv, limits).await;
+        let (mut store, watchdog) = self.instance(wasi.build(), kv, limits).await;
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let mut http = store.data_mut().http();
         let resources = http
@@ -107,7 +74,7 @@ impl GuestRunner {
         // The guest runs as a task of its own: it may go on writing the body
         // after it has handed over the response.
         let task = tokio::spawn(async move {
-            let ran = limiter
+            let ran = watchdog
                 .run(async {
                     let proxy = pre.instantiate_async(&mut store).await?;
                     proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await

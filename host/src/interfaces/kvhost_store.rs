@@ -25,8 +25,8 @@ impl types::Host for KvView<'_> {
             Error::InvalidArgument(m) => types::Error::InvalidArgument(m),
             Error::TooLarge(m) => types::Error::TooLarge(m),
             Error::Conflict(_) => types::Error::Conflict,
-            Error::Unavailable(m) => types::Error::Unavailable(m),
-            Error::Other(m) => types::Error::Other(m),
+            Error::Unavailable(c) => types::Error::Unavailable(c.to_string()),
+            Error::Other(c) => types::Error::Other(c.to_string()),
         })
     }
 }

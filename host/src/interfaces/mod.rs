@@ -33,21 +33,22 @@ impl<'a> KvView<'a> {
     /// Open `identifier` for the guest (grants checked) and put it in the table.
     fn open(&mut self, identifier: &str) -> Result<Resource<Bucket>> {
         let bucket = self.ctx.open(identifier)?;
-        self.table.push(bucket).map_err(|e| Error::Other(format!("too many open buckets: {e}")))
+        self.table.push(bucket).map_err(|e| Error::Other(format!("too many open buckets: {e}").into()))
     }
 
     /// The bucket behind a handle.
     fn bucket(&self, b: &Resource<Bucket>) -> Result<&Bucket> {
-        self.table.get(b).map_err(|e| Error::Other(format!("bad bucket handle: {e}")))
+        self.table.get(b).map_err(|e| Error::Other(format!("bad bucket handle: {e}").into()))
     }
 
     /// The bucket behind a handle, to issue numbered cursors from.
     fn bucket_mut(&mut self, b: &Resource<Bucket>) -> Result<&mut Bucket> {
-        self.table.get_mut(b).map_err(|e| Error::Other(format!("bad bucket handle: {e}")))
+        self.table.get_mut(b).map_err(|e| Error::Other(format!("bad bucket handle: {e}").into()))
     }
 }
 
 /// A `wasi:keyvalue` compare-and-swap handle: a key, and what was read.
+#[allow(unreachable_pub)] // the generated bindings re-export it as their `cas` resource
 pub struct Cas {
     bucket: Bucket,
     key: String,
@@ -64,6 +65,20 @@ macro_rules! finish {
     };
 }
 use finish;
+
+/// wasi:keyvalue's error, the same three cases in both drafts, for a kvhost
+/// error: no-such-store and access-denied as they are, every other case as
+/// `other` with its message. `$store` is the draft's `store` module.
+macro_rules! wasi_error {
+    ($store:ident, $err:expr) => {
+        match $err {
+            $crate::error::Error::NoSuchStore(_) => $store::Error::NoSuchStore,
+            $crate::error::Error::AccessDenied(_) => $store::Error::AccessDenied,
+            other => $store::Error::Other(other.to_string()),
+        }
+    };
+}
+use wasi_error;
 
 struct HasKv;
 

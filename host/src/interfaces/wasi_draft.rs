@@ -5,7 +5,7 @@
 
 use wasmtime::component::Resource;
 
-use super::{KvView, finish};
+use super::{KvView, finish, wasi_error};
 use crate::access::Bucket;
 use crate::error::{Error, Result};
 
@@ -21,11 +21,7 @@ macro_rules! wasi_draft {
             }
 
             fn convert_error(&mut self, err: Error) -> wasmtime::Result<store::Error> {
-                Ok(match err {
-                    Error::NoSuchStore(_) => store::Error::NoSuchStore,
-                    Error::AccessDenied(_) => store::Error::AccessDenied,
-                    other => store::Error::Other(other.to_string()),
-                })
+                Ok(wasi_error!(store, err))
             }
         }
 

@@ -2,7 +2,7 @@
 
 use wasmtime::component::Resource;
 
-use super::{Cas, KvView, finish};
+use super::{Cas, KvView, finish, wasi_error};
 use crate::access::Bucket;
 use crate::backend::Condition;
 use crate::error::{Error, Result};
@@ -13,13 +13,8 @@ macro_rules! wasi_draft2 {
         use $b as b;
         use b::wasi::keyvalue0_2_0_draft2::{atomics, batch, store};
 
-        /// wasi:keyvalue knows three errors; the rest keep their message.
         fn wasi_error(err: Error) -> store::Error {
-            match err {
-                Error::NoSuchStore(_) => store::Error::NoSuchStore,
-                Error::AccessDenied(_) => store::Error::AccessDenied,
-                other => store::Error::Other(other.to_string()),
-            }
+            wasi_error!(store, err)
         }
 
         impl store::Host for KvView<'_> {
@@ -66,11 +61,11 @@ macro_rules! wasi_draft2 {
                 let current = finish!($finish, bucket.get_entry(&key))?;
                 self.table
                     .push(Cas { bucket, key, current })
-                    .map_err(|e| Error::Other(format!("too many CAS handles: {e}")))
+                    .map_err(|e| Error::Other(format!("too many CAS handles: {e}").into()))
             }
 
             fn current(&mut self, cas: Resource<Cas>) -> Result<Option<Vec<u8>>> {
-                let cas = self.table.get(&cas).map_err(|e| Error::Other(format!("bad CAS handle: {e}")))?;
+                let cas = self.table.get(&cas).map_err(|e| Error::Other(format!("bad CAS handle: {e}").into()))?;
                 Ok(cas.current.as_ref().map(|v| v.value.clone()))
             }
 

@@ -98,8 +98,8 @@ pub(crate) fn check_overlaps(entries: &[Entry]) -> Vec<ConfigError> {
             if other.database != store.database {
                 continue;
             }
-            if let Some((field, message)) = store.config.overlaps(&entry.id, &earlier.id, &*other.config) {
-                errors.push(at(entry).error(Some(field), message));
+            if let Some(e) = store.config.overlaps(&entry.id, &earlier.id, &*other.config) {
+                errors.push(at(entry).error(Some(&e.field), e.message));
             }
         }
     }

@@ -8,10 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::access::{Grant, Limits, check_names};
+use crate::backend::clock::SharedClock;
 use crate::backend::{
-    DATABASE_KINDS, DatabaseConfig, DatabaseKind, OPTIONAL_KINDS, STORE_KINDS, StoreConfig, StoreKind,
+    DATABASE_KINDS, DatabaseConfig, DatabaseKind, OPTIONAL_KINDS, STORE_KINDS, SharedDatabase, SharedStore,
+    StoreConfig, StoreKind,
 };
 use crate::config::{ConfigError, Fields, type_name};
+use crate::guest::GuestLimits;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -29,33 +32,52 @@ pub enum Kind {
 /// A `store.*` entry: the fields every store has, and its backend's own.
 #[derive(Debug, Clone)]
 pub struct StoreEntry {
-    /// Which kind, with its backend.
-    pub kind: &'static StoreKind,
-    /// The `db.*` entry it lives in, for kinds that take one.
-    pub database: Option<String>,
-    /// How often expired entries are purged; zero = never.
-    pub cleanup_interval: Duration,
-    /// Key, value, batch and concurrency limits.
-    pub limits: Limits,
-    /// The backend's own fields.
-    pub config: Arc<dyn StoreConfig>,
+    pub(crate) kind: &'static StoreKind,
+    pub(crate) database: Option<String>,
+    pub(crate) cleanup_interval: Duration,
+    pub(crate) limits: Limits,
+    pub(crate) config: Arc<dyn StoreConfig>,
 }
 
 /// A `db.*` entry.
 #[derive(Debug, Clone)]
 pub struct DatabaseEntry {
-    /// Which kind, with its backend.
-    pub kind: &'static DatabaseKind,
-    /// The backend's own fields.
-    pub config: Arc<dyn DatabaseConfig>,
+    pub(crate) kind: &'static DatabaseKind,
+    pub(crate) config: Arc<dyn DatabaseConfig>,
 }
 
 impl StoreEntry {
+    /// The `db.*` entry it lives in, for kinds that take one.
+    pub fn database(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
+    /// How often expired entries are purged; zero = never.
+    pub fn cleanup_interval(&self) -> Duration {
+        self.cleanup_interval
+    }
+
+    /// Key, value, batch and concurrency limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The backend's fields as type `T` (such as [`crate::sql::SqlStoreConfig`]),
     /// if this store is of that backend.
     pub fn config<T: Any>(&self) -> Option<&T> {
         let any: &dyn Any = &*self.config;
         any.downcast_ref()
+    }
+
+    /// Open the store as entry `id`, in `database` (the started entry its
+    /// `database` field names, for kinds that take one).
+    pub(crate) async fn open(
+        &self,
+        id: &str,
+        database: Option<&SharedDatabase>,
+        clock: SharedClock,
+    ) -> anyhow::Result<SharedStore> {
+        self.config.open(id, database, clock).await
     }
 }
 
@@ -65,6 +87,11 @@ impl DatabaseEntry {
     pub fn config<T: Any>(&self) -> Option<&T> {
         let any: &dyn Any = &*self.config;
         any.downcast_ref()
+    }
+
+    /// Connect as entry `id`.
+    pub(crate) async fn connect(&self, id: &str) -> anyhow::Result<SharedDatabase> {
+        self.config.connect(id).await
     }
 }
 
@@ -187,7 +214,7 @@ fn parse_limits(f: &mut Fields) -> Result<Limits> {
     if let Some(v) = f.duration("max_concurrency_wait")? {
         limits.max_concurrency_wait = v;
     }
-    limits.validate().map_err(|(field, message)| f.error(field, message))?;
+    limits.validate().map_err(|e| f.error(&e.field, e.message))?;
     Ok(limits)
 }
 
@@ -218,16 +245,6 @@ pub struct HttpConfig {
     pub addr: std::net::SocketAddr,
 }
 
-/// Resource limits of one guest instance.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GuestLimits {
-    /// Most bytes of linear memory the guest may grow to, over all of its
-    /// memories together. None = [`crate::DEFAULT_MAX_MEMORY`] (512 MiB).
-    pub max_memory: Option<u64>,
-    /// Wall-clock budget for one run. None = unlimited.
-    pub timeout: Option<Duration>,
-}
-
 impl ComponentConfig {
     const FIELDS: &[&str] = &["path", "stores", "default_store", "args", "env", "limits", "http"];
 
@@ -256,6 +273,11 @@ impl ComponentConfig {
         let env = keep(problems, f.string_map("env"));
         let limits = keep(problems, Self::parse_limits(f));
         let http = keep(problems, f.listen_addr("http", "127.0.0.1:8081")).map(|addr| HttpConfig { addr });
+        #[cfg(not(feature = "serve"))]
+        if http.is_some() {
+            problems
+                .push(f.error("http", "this kvhost was built without its `serve` feature, so it cannot serve HTTP"));
+        }
         if http.is_some() && !args.is_empty() {
             problems.push(f.error("args", "an HTTP component takes requests, not arguments: remove args or http"));
         }

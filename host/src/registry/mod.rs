@@ -20,9 +20,9 @@ mod load;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-pub use crate::config::{ConfigError, RegistryError, parse_duration, parse_size};
+pub use crate::config::{ConfigError, FieldError, RegistryError, parse_duration, parse_size};
 pub use entry::{Entry, Lifecycle};
-pub use kind::{ComponentConfig, DatabaseEntry, GuestLimits, HttpConfig, Kind, StoreEntry, kinds};
+pub use kind::{ComponentConfig, DatabaseEntry, HttpConfig, Kind, StoreEntry, kinds};
 
 /// A validated set of entries from one or more YAML files.
 #[derive(Debug, Clone, Default)]
@@ -128,6 +128,18 @@ impl Registry {
     /// The entry with this ID.
     pub fn get(&self, id: &str) -> Option<&Entry> {
         self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    /// The store entry `id`, or an error saying there is no such entry or
+    /// what kind of entry it is instead.
+    pub fn store(&self, id: &str) -> anyhow::Result<&StoreEntry> {
+        match self.get(id).map(|e| (e, &e.kind)) {
+            Some((_, Kind::Store(store))) => Ok(store),
+            Some((entry, kind)) => {
+                anyhow::bail!("`{id}` is a {}, not a store (declared in {})", kind.name(), entry.file.display())
+            }
+            None => anyhow::bail!("no store `{id}` in the registry"),
+        }
     }
 
     /// The given entries and everything they depend on, dependencies first.

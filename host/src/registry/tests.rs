@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::MemoryConfig;
+use crate::memory::MemoryConfig;
 use crate::sql::{DatabaseTarget, PoolConfig, SqlDatabaseConfig, SqlStoreConfig, TableNames};
 
 /// Entry `id` of `r`, a store whose backend's fields are a `T`.
@@ -91,8 +91,7 @@ entries:
 
 #[test]
 fn substitutes_env_references_in_strings() {
-    // SAFETY: no other test reads this variable.
-    unsafe { std::env::set_var("KVHOST_TEST_INTERVAL", "7s") };
+    crate::config::test_env::set("KVHOST_TEST_INTERVAL", "7s");
     let r = load("namespace: app\nentries:\n  - name: s\n    kind: store.memory\n    cleanup_interval: \"${env:KVHOST_TEST_INTERVAL}\"\n").unwrap();
     let (s, _) = store::<MemoryConfig>(&r, "app:s");
     assert_eq!(s.cleanup_interval, Duration::from_secs(7));
@@ -473,8 +472,7 @@ fn parses_sql_entries_with_defaults() {
 
 #[test]
 fn parses_every_sql_field() {
-    // SAFETY: no other test reads this variable.
-    unsafe { std::env::set_var("KVHOST_TEST_DB_PASSWORD", "p@ss:word") };
+    crate::config::test_env::set("KVHOST_TEST_DB_PASSWORD", "p@ss:word");
     let r = load(
         r#"
 namespace: app
@@ -925,12 +923,12 @@ fn rejects_two_files_that_serve_metrics_at_different_addresses() {
 
 /// Just enough of host/Cargo.toml's `[features]` table for the test above.
 mod toml_features {
-    pub struct Features {
+    pub(super) struct Features {
         names: Vec<String>,
         default: Vec<String>,
     }
 
-    pub fn parse(manifest: &str) -> Features {
+    pub(super) fn parse(manifest: &str) -> Features {
         let table = manifest.split("[features]").nth(1).expect("host/Cargo.toml has [features]");
         let table = table.split("\n[").next().unwrap();
         let mut names = Vec::new();
@@ -947,11 +945,11 @@ mod toml_features {
     }
 
     impl Features {
-        pub fn has(&self, feature: &str) -> bool {
+        pub(super) fn has(&self, feature: &str) -> bool {
             self.names.iter().any(|n| n == feature)
         }
 
-        pub fn is_default(&self, feature: &str) -> bool {
+        pub(super) fn is_default(&self, feature: &str) -> bool {
             self.default.iter().any(|n| n == feature)
         }
     }

@@ -2,9 +2,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
-use crate::MemoryStore;
 use crate::access::{Catalog, Grant, KvCtx, Wait};
 use crate::backend::{SharedStore, Store};
+use crate::memory::MemoryStore;
 
 /// A catalog with one memory store `app:kv` holding a few keys, and a guest
 /// context granting it as `grant` says.
@@ -210,12 +210,13 @@ fn waits_for_a_concurrency_slot_then_errors_naming_the_limit() {
         tokio::task::yield_now().await;
         match second.set("k", b"v", None).await {
             Err(Error::Unavailable(m)) => {
+                let m = m.message();
                 assert!(m.contains("max_concurrency") && m.contains("app:kv") && m.contains("200ms"), "{m}")
             }
             other => panic!("expected unavailable, got {other:?}"),
         }
         assert!(!held.inner.exists("k").unwrap(), "a refused write does not happen");
-        // A slot freed while an operation waits is taken by it.
+        // A permit freed while an operation waits is taken by it.
         let waiting = tokio::spawn(async move { second.set("k", b"v", None).await });
         tokio::task::yield_now().await;
         held.release.add_permits(1);

@@ -13,6 +13,8 @@ use super::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
 
 mod config;
+// The one allocation per entry: raw memory, confined to this module.
+#[allow(unsafe_code)]
 mod slot;
 mod table;
 
@@ -24,7 +26,8 @@ use table::{Place, Table, holds};
 /// Builds a [`MemoryStore`].
 ///
 /// ```
-/// use kvhost::{MemoryStore, Store, Wait};
+/// use kvhost::memory::MemoryStore;
+/// use kvhost::{Store, Wait};
 /// let store = MemoryStore::builder("app:sessions").max_size(2).build();
 /// store.set("a", b"1".to_vec(), None).wait().unwrap();
 /// assert_eq!(store.get("a").wait().unwrap().as_deref(), Some(&b"1"[..]));

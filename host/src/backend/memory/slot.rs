@@ -30,7 +30,7 @@ unsafe impl Sync for Slot {}
 impl Slot {
     /// A new slot. Keys and values longer than `u32::MAX` bytes cannot be
     /// stored (the store's limits are far below).
-    pub fn new(key: &str, value: &[u8], expires_at: u64, version: u64) -> Self {
+    pub(super) fn new(key: &str, value: &[u8], expires_at: u64, version: u64) -> Self {
         let key_len = u32::try_from(key.len()).expect("keys are limited to u32::MAX bytes");
         let value_len = u32::try_from(value.len()).expect("values are limited to u32::MAX bytes");
         let layout = Self::layout(key.len(), value.len());
@@ -63,35 +63,35 @@ impl Slot {
         unsafe { self.0.as_ptr().cast::<u8>().add(HEADER) }
     }
 
-    pub fn key(&self) -> &str {
+    pub(super) fn key(&self) -> &str {
         let len = self.header().key_len as usize;
         // SAFETY: `new` copied `len` bytes of a `&str` here: valid UTF-8,
         // borrowed for as long as self.
         unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.data(), len)) }
     }
 
-    pub fn value(&self) -> &[u8] {
+    pub(super) fn value(&self) -> &[u8] {
         let h = self.header();
         // SAFETY: `new` copied `value_len` bytes after the key.
         unsafe { std::slice::from_raw_parts(self.data().add(h.key_len as usize), h.value_len as usize) }
     }
 
-    pub fn expires_at(&self) -> u64 {
+    pub(super) fn expires_at(&self) -> u64 {
         self.header().expires_at
     }
 
     /// Whether the entry is live at `now_ms` (Unix milliseconds).
-    pub fn is_live_at(&self, now_ms: u64) -> bool {
+    pub(super) fn is_live_at(&self, now_ms: u64) -> bool {
         self.expires_at() > now_ms
     }
 
-    pub fn version(&self) -> u64 {
+    pub(super) fn version(&self) -> u64 {
         self.header().version
     }
 
     /// Replace value, expiry and version, keeping the key. The same
     /// allocation is reused when the new value has the old one's length.
-    pub fn overwrite(&mut self, value: &[u8], expires_at: u64, version: u64) {
+    pub(super) fn overwrite(&mut self, value: &[u8], expires_at: u64, version: u64) {
         if value.len() != self.value().len() {
             *self = Slot::new(self.key(), value, expires_at, version);
             return;

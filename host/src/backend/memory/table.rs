@@ -27,7 +27,7 @@ impl Shard {
     /// A version no other write to the store has had: this shard's count
     /// of versions, then the shard's index in the low 8 bits. Taken under
     /// the shard's write lock, so writers share no counter.
-    pub fn new_version(&mut self) -> u64 {
+    pub(super) fn new_version(&mut self) -> u64 {
         self.issued += 1;
         self.issued << SHARD_BITS | self.index
     }
@@ -45,46 +45,46 @@ pub(super) struct Place<'a> {
 }
 
 impl Table {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let shard = |index| RwLock::new(Shard { slots: HashTable::new(), issued: 0, index });
         Self { shards: (0..SHARDS as u64).map(shard).collect(), hasher: Default::default() }
     }
 
-    pub fn hash(&self, key: &str) -> u64 {
+    pub(super) fn hash(&self, key: &str) -> u64 {
         self.hasher.hash_one(key)
     }
 
-    pub fn place(&self, key: &str) -> Place<'_> {
+    pub(super) fn place(&self, key: &str) -> Place<'_> {
         let hash = self.hash(key);
         Place { hash, shard: &self.shards[(hash >> 49) as usize % SHARDS] }
     }
 
     /// Every shard, read-locked one at a time.
-    pub fn each_read(&self, mut f: impl FnMut(&Shard)) {
+    pub(super) fn each_read(&self, mut f: impl FnMut(&Shard)) {
         for shard in self.shards.iter() {
             f(&shard.read().unwrap_or_else(PoisonError::into_inner));
         }
     }
 
     /// Every shard, write-locked one at a time.
-    pub fn each_write(&self, mut f: impl FnMut(&mut Shard)) {
+    pub(super) fn each_write(&self, mut f: impl FnMut(&mut Shard)) {
         for shard in self.shards.iter() {
             f(&mut shard.write().unwrap_or_else(PoisonError::into_inner));
         }
     }
 
     /// How hashbrown rehashes a slot when a shard grows.
-    pub fn rehash(&self) -> impl Fn(&Slot) -> u64 + '_ {
+    pub(super) fn rehash(&self) -> impl Fn(&Slot) -> u64 + '_ {
         |slot| self.hash(slot.key())
     }
 }
 
 impl Place<'_> {
-    pub fn read(&self) -> RwLockReadGuard<'_, Shard> {
+    pub(super) fn read(&self) -> RwLockReadGuard<'_, Shard> {
         self.shard.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn write(&self) -> RwLockWriteGuard<'_, Shard> {
+    pub(super) fn write(&self) -> RwLockWriteGuard<'_, Shard> {
         self.shard.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

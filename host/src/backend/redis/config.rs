@@ -9,7 +9,7 @@ use super::{RedisDatabase, RedisStore};
 use crate::backend::SharedStore;
 use crate::backend::clock::SharedClock;
 use crate::backend::kind::{BoxFuture, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
-use crate::config::{ConfigError, Fields};
+use crate::config::{ConfigError, FieldError, Fields};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -91,19 +91,19 @@ fn parse_store(f: &mut Fields, _file: &Path) -> Result<Arc<dyn StoreConfig>> {
     }
     let key_prefix = f.string("key_prefix")?;
     if let Some(prefix) = &key_prefix {
-        check_prefix(prefix).map_err(|m| f.error("key_prefix", m))?;
+        check_prefix(prefix).map_err(|e| f.error(&e.field, e.message))?;
     }
     Ok(Arc::new(RedisStoreConfig { key_prefix }))
 }
 
 /// A key prefix is not empty (the store would own the whole database) and
 /// holds no NUL (kvhost's own keys use it as a separator).
-pub(crate) fn check_prefix(prefix: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_prefix(prefix: &str) -> std::result::Result<(), FieldError> {
     if prefix.is_empty() {
-        return Err("must not be empty: clear would remove every key of the database".into());
+        return Err(FieldError::new("key_prefix", "must not be empty: clear would remove every key of the database"));
     }
     if prefix.contains('\0') {
-        return Err("must not contain NUL (U+0000)".into());
+        return Err(FieldError::new("key_prefix", "must not contain NUL (U+0000)"));
     }
     Ok(())
 }
@@ -130,7 +130,7 @@ impl StoreConfig for RedisStoreConfig {
         })
     }
 
-    fn overlaps(&self, id: &str, other_id: &str, other: &dyn StoreConfig) -> Option<(&'static str, String)> {
+    fn overlaps(&self, id: &str, other_id: &str, other: &dyn StoreConfig) -> Option<FieldError> {
         let other = (other as &dyn std::any::Any).downcast_ref::<RedisStoreConfig>()?;
         let (mine, theirs) = (self.prefix(id), other.prefix(other_id));
         (mine.starts_with(&theirs) || theirs.starts_with(&mine)).then(|| {
@@ -138,7 +138,7 @@ impl StoreConfig for RedisStoreConfig {
                 "its key prefix {mine:?} and {other_id}'s {theirs:?} overlap in one database: \
                  clearing or listing one would touch the other's keys; give each a prefix of its own"
             );
-            ("key_prefix", message)
+            FieldError::new("key_prefix", message)
         })
     }
 }

@@ -57,7 +57,7 @@ pub fn redis_version(value: &[u8]) -> u64 {
 impl RedisStore {
     /// Open store `id` on `db` with its keys under `prefix`.
     pub async fn open(id: &str, db: Arc<RedisDatabase>, prefix: &str, clock: SharedClock) -> anyhow::Result<Self> {
-        super::config::check_prefix(prefix).map_err(|m| anyhow::anyhow!("key_prefix {prefix:?} {m}"))?;
+        super::config::check_prefix(prefix).map_err(|e| anyhow::anyhow!("{} {prefix:?} {}", e.field, e.message))?;
         let info = StoreInfo { id: id.to_owned(), backend: "redis", durable: db.durable(), versioned: false };
         let store = Self { prefix: prefix.to_owned(), index: format!("{prefix}\0keys"), db, clock, info };
         // Load the scripts now, so that a server without scripting says so at start.
@@ -231,9 +231,9 @@ fn lex_range(prefix: &str, after: Option<&str>) -> (Vec<u8>, Vec<u8>) {
 fn map_err(store: &str, e: RedisError) -> Error {
     let busy = matches!(e.code(), Some("LOADING" | "BUSY" | "TRYAGAIN" | "MASTERDOWN" | "READONLY"));
     if busy || e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
-        Error::Unavailable(format!("{store}: {e}"))
+        Error::unavailable(format!("{store}: {e}"), e)
     } else {
-        Error::Other(format!("{store}: {e}"))
+        Error::other(format!("{store}: {e}"), e)
     }
 }
 
@@ -346,7 +346,9 @@ impl Store for RedisStore {
                 .invoke_async(&mut con)
                 .await;
             match result {
-                Ok(text) => text.parse().map_err(|_| Error::Other(format!("{}: INCRBY gave {text:?}", self.info.id))),
+                Ok(text) => {
+                    text.parse().map_err(|_| Error::Other(format!("{}: INCRBY gave {text:?}", self.info.id).into()))
+                }
                 Err(e) if e.to_string().contains("not an integer") => {
                     Err(Error::InvalidArgument(format!("cannot increment {key:?}: its value is not a decimal integer")))
                 }

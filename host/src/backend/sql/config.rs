@@ -10,7 +10,7 @@ use super::{Dialect, SqlDatabase, SqlStore, valid_identifier};
 use crate::backend::SharedStore;
 use crate::backend::clock::SharedClock;
 use crate::backend::kind::{BoxFuture, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
-use crate::config::{ConfigError, Fields};
+use crate::config::{ConfigError, FieldError, Fields};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -197,22 +197,26 @@ impl TableNames {
         self
     }
 
-    /// Check every name against the identifier rule; the error names the bad one.
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        let version = self.version.iter().map(|v| ("version column", v));
-        for (what, name) in [
-            ("table", &self.table),
-            ("key column", &self.key),
-            ("value column", &self.value),
-            ("expiry column", &self.expires_at),
+    /// Check every name against the identifier rule; the error names the
+    /// field of the bad one.
+    pub fn validate(&self) -> std::result::Result<(), FieldError> {
+        let version = self.version.iter().map(|v| ("version_column_name", "version column", v));
+        for (field, what, name) in [
+            ("table_name", "table", &self.table),
+            ("id_column_name", "key column", &self.key),
+            ("payload_column_name", "value column", &self.value),
+            ("expire_column_name", "expiry column", &self.expires_at),
         ]
         .into_iter()
         .chain(version)
         {
             if !valid_identifier(name) {
-                return Err(format!(
-                    "{what} name `{}` is not a valid identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
-                    name.escape_debug()
+                return Err(FieldError::new(
+                    field,
+                    format!(
+                        "{what} name `{}` is not a valid identifier: it must match ^[A-Za-z_][A-Za-z0-9_]{{0,62}}$",
+                        name.escape_debug()
+                    ),
                 ));
             }
         }
@@ -291,7 +295,7 @@ impl StoreConfig for SqlStoreConfig {
         })
     }
 
-    fn overlaps(&self, _id: &str, other_id: &str, other: &dyn StoreConfig) -> Option<(&'static str, String)> {
+    fn overlaps(&self, _id: &str, other_id: &str, other: &dyn StoreConfig) -> Option<FieldError> {
         let other = (other as &dyn std::any::Any).downcast_ref::<SqlStoreConfig>()?;
         let (mine, theirs) = (&self.table.table, &other.table.table);
         mine.eq_ignore_ascii_case(theirs).then(|| {
@@ -299,7 +303,7 @@ impl StoreConfig for SqlStoreConfig {
                 "table {mine} is already {other_id}'s in the same database: clearing one store would empty \
                  the other; give each a table of its own"
             );
-            ("table_name", message)
+            FieldError::new("table_name", message)
         })
     }
 }

@@ -36,7 +36,7 @@ impl SqlStore {
     /// its columns exist. A SQLite `:memory:` database has its table created,
     /// since nobody else can create it.
     pub async fn open(id: &str, db: Arc<SqlDatabase>, names: &TableNames, clock: SharedClock) -> anyhow::Result<Self> {
-        names.validate().map_err(anyhow::Error::msg)?;
+        names.validate().map_err(|e| anyhow::anyhow!(e.message))?;
         let dialect = db.dialect();
         let sql = dialect.statements(names);
         if db.is_in_memory() {
@@ -189,7 +189,7 @@ impl SqlStore {
                 Err(TxError::Sql(e)) => return Err(self.err(e)),
             }
         }
-        Err(Error::Unavailable(format!("{}: too much contention on {key:?}; retry", self.info.id)))
+        Err(Error::Unavailable(format!("{}: too much contention on {key:?}; retry", self.info.id).into()))
     }
 }
 
@@ -239,19 +239,20 @@ fn map_err(store: &str, e: sqlx::Error) -> Error {
     use sqlx::Error as E;
     match e {
         E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::Protocol(_) | E::WorkerCrashed => {
-            Error::Unavailable(format!("{store}: {e}"))
+            Error::unavailable(format!("{store}: {e}"), e)
         }
-        E::Database(db) => {
+        E::Database(ref db) => {
             let code = db.code().unwrap_or_default();
             // SQLSTATE class 08 = connection exception, 57 = operator intervention
             // (server shutting down), 53 = insufficient resources.
+            let message = format!("{store}: {db}");
             if code.starts_with("08") || code.starts_with("57") || code.starts_with("53") {
-                Error::Unavailable(format!("{store}: {db}"))
+                Error::unavailable(message, e)
             } else {
-                Error::Other(format!("{store}: {db}"))
+                Error::other(message, e)
             }
         }
-        other => Error::Other(format!("{store}: {other}")),
+        other => Error::other(format!("{store}: {other}"), other),
     }
 }
 

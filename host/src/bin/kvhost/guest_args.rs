@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use kvhost::registry::{GuestLimits, Registry};
-use kvhost::{Bucket, Catalog, Grant, GuestRunner, Host, KvCtx, Limits, MemoryStore, Metrics};
+use kvhost::guest::{ComponentCache, GuestLimits, GuestRunner};
+use kvhost::memory::MemoryStore;
+use kvhost::metrics::Metrics;
+use kvhost::registry::Registry;
+use kvhost::{Bucket, Catalog, Grant, Host, KvCtx, KvCtxBuilder, Limits};
 
 #[derive(clap::Args)]
 pub struct GuestArgs {
@@ -56,23 +59,30 @@ impl GuestArgs {
         GuestLimits { max_memory: self.max_memory, timeout: self.timeout }
     }
 
-    /// A runner, with the component cache unless --no-cache.
-    pub fn runner(&self) -> anyhow::Result<GuestRunner> {
-        with_cache(GuestRunner::new()?, self.no_cache)
-    }
-
-    /// A runner with wasmtime's pooling allocator for `instances` instances
-    /// at once, with the component cache unless --no-cache.
-    pub fn pooled_runner(&self, instances: u32) -> anyhow::Result<GuestRunner> {
-        with_cache(GuestRunner::pooled(instances)?, self.no_cache)
-    }
-
-    /// With --metrics: a set of metrics, its endpoint listening.
-    pub async fn metrics(&self) -> anyhow::Result<Option<Metrics>> {
-        #[cfg(feature = "serve")]
-        if let Some(addr) = self.metrics {
-            return serve_metrics(addr, "--metrics").await.map(Some);
+    /// `runner` with the component cache, unless --no-cache or it cannot be
+    /// opened (then it says so and compiles every time).
+    pub fn cached(&self, runner: GuestRunner) -> GuestRunner {
+        let Some(dir) = (!self.no_cache).then(ComponentCache::default_dir).flatten() else { return runner };
+        match ComponentCache::open(&dir) {
+            Ok(cache) => runner.with_cache(cache),
+            Err(e) => {
+                tracing::warn!("compiling without a cache: {e:#}");
+                runner
+            }
         }
+    }
+
+    /// With --metrics (else at `fallback`, if given): a set of metrics, its
+    /// endpoint listening.
+    pub async fn metrics(&self, fallback: Option<std::net::SocketAddr>) -> anyhow::Result<Option<Metrics>> {
+        #[cfg(feature = "serve")]
+        if let Some(addr) = self.metrics.or(fallback) {
+            let (metrics, addr) = kvhost::serve::metrics_endpoint(addr).await?;
+            eprintln!("Metrics on http://{addr}/metrics");
+            return Ok(Some(metrics));
+        }
+        #[cfg(not(feature = "serve"))]
+        let _ = fallback;
         Ok(None)
     }
 
@@ -90,25 +100,19 @@ impl GuestArgs {
             let catalog = metrics.map_or_else(Catalog::new, Catalog::with_metrics);
             catalog.insert(Arc::new(MemoryStore::builder("default").max_size(0).build()), Limits::default());
             preset(catalog.open("default").context("the default store is not running")?, &self.kv).await?;
-            let mut b = KvCtx::builder(catalog).default_store("default");
-            for grant in grants(self, Some("default"))? {
-                b = b.grant(grant);
-            }
-            return Ok((b.build(), None));
+            let kv = self.grants(KvCtx::builder(catalog).default_store("default"), Some("default"))?;
+            return Ok((kv, None));
         }
         let registry = Registry::load(&self.configs)?;
-        let mut host = Host::new(registry);
+        let mut host = Host::builder(registry);
         if let Some(metrics) = metrics {
-            host = host.with_metrics(metrics);
+            host = host.metrics(metrics);
         }
+        let host = host.build();
         let mut wanted: Vec<String> = self.allow.iter().map(|g| g.store.clone()).collect();
         wanted.extend(self.default_store.clone());
         for id in &wanted {
-            match host.registry().get(id) {
-                Some(e) if e.kind.is_store() => {}
-                Some(e) => bail!("--allow {id}: that entry is a {}, not a store", e.kind.name()),
-                None => bail!("--allow {id}: no store with that ID in the registry"),
-            }
+            host.registry().store(id).with_context(|| format!("--allow {id}"))?;
         }
         if !self.alias.is_empty() && self.default_store.is_none() {
             bail!(
@@ -117,30 +121,31 @@ impl GuestArgs {
         }
         host.start(&wanted).await?;
         let mut b = KvCtx::builder(host.catalog().clone());
-        for grant in grants(self, self.default_store.as_deref())? {
-            b = b.grant(grant);
-        }
         if let Some(id) = &self.default_store {
             b = b.default_store(id);
         }
+        let kv = self.grants(b, self.default_store.as_deref())?;
         if !self.kv.is_empty() {
             let id = self.default_store.as_deref().context("--kv needs --default-store with --config")?;
             preset(host.catalog().open(id).context("the default store is not running")?, &self.kv).await?;
         }
-        Ok((b.build(), Some(host)))
+        Ok((kv, Some(host)))
     }
-}
 
-/// `runner` with the component cache, unless it is turned off or cannot be
-/// opened (then it says so and compiles every time).
-fn with_cache(runner: GuestRunner, no_cache: bool) -> anyhow::Result<GuestRunner> {
-    let Some(dir) = (!no_cache).then(kvhost::ComponentCache::default_dir).flatten() else { return Ok(runner) };
-    match kvhost::ComponentCache::open(&dir) {
-        Ok(cache) => Ok(runner.with_cache(cache)),
-        Err(e) => {
-            tracing::warn!("compiling without a cache: {e:#}");
-            Ok(runner)
+    /// The guest's context: `--allow`'s grants, then one per `--alias` of
+    /// the `default` store; each name checked, an error naming the flag at
+    /// fault.
+    fn grants(&self, mut b: KvCtxBuilder, default: Option<&str>) -> anyhow::Result<KvCtx> {
+        for g in &self.allow {
+            let flag = format!("--allow {},as={}", g.store, g.alias.as_deref().unwrap_or_default());
+            b = b.grant_from(g.clone(), flag);
         }
+        if let Some(default) = default {
+            for alias in &self.alias {
+                b = b.grant_from(Grant::new(default).alias(alias.as_str()), format!("--alias {alias}"));
+            }
+        }
+        Ok(b.try_build()?)
     }
 }
 
@@ -161,25 +166,6 @@ fn parse_grant(s: &str) -> Result<Grant, String> {
     Ok(grant)
 }
 
-/// The guest's grants: `--allow`'s, then one per `--alias` of the default
-/// store; each name checked, an error naming the flag at fault.
-fn grants(args: &GuestArgs, default: Option<&str>) -> anyhow::Result<Vec<Grant>> {
-    let mut grants = args.allow.clone();
-    if let Some(default) = default {
-        grants.extend(args.alias.iter().map(|alias| Grant::new(default).alias(alias.as_str())));
-    }
-    let mut names = grants.clone();
-    names.extend(default.map(Grant::new));
-    if let Err((i, message)) = kvhost::check_names(&names) {
-        let flag = match args.allow.get(i) {
-            Some(g) => format!("--allow {},as={}", g.store, g.alias.as_deref().unwrap_or_default()),
-            None => format!("--alias {}", grants[i].alias.as_deref().unwrap_or_default()),
-        };
-        bail!("{flag}: {message}");
-    }
-    Ok(grants)
-}
-
 pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
@@ -190,16 +176,4 @@ async fn preset(bucket: Bucket, pairs: &[(String, String)]) -> anyhow::Result<()
         bucket.set(k, v.as_bytes(), None).await.with_context(|| format!("--kv {k}"))?;
     }
     Ok(())
-}
-
-/// A set of metrics served at `http://ADDR/metrics` (`what` names the
-/// setting in errors).
-#[cfg(feature = "serve")]
-pub async fn serve_metrics(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<Metrics> {
-    let listener =
-        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("{what}: cannot listen on {addr}"))?;
-    eprintln!("Metrics on http://{}/metrics", listener.local_addr()?);
-    let metrics = Metrics::new();
-    tokio::spawn(kvhost::serve_metrics(metrics.clone(), listener, std::future::pending()));
-    Ok(metrics)
 }

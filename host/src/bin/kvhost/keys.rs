@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use kvhost::Host;
 use kvhost::registry::Registry;
 
@@ -27,12 +27,8 @@ const PAGE: u32 = 1000;
 
 pub async fn keys(args: KeysArgs) -> anyhow::Result<ExitCode> {
     let registry = Registry::load(&args.configs)?;
-    match registry.get(&args.store) {
-        None => bail!("no entry `{}` in the registry", args.store),
-        Some(e) if !e.kind.is_store() => bail!("`{}` is a {}, not a store", args.store, e.kind.name()),
-        Some(_) => {}
-    }
-    let mut host = Host::new(registry);
+    registry.store(&args.store)?;
+    let host = Host::new(registry);
     host.start(std::slice::from_ref(&args.store)).await?;
     let bucket = host.catalog().open(&args.store).context("the store did not start")?;
     let listed = async {

@@ -60,20 +60,12 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "kvhost", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run(args) => tokio::runtime::Runtime::new()
-            .context("cannot start the async runtime")
-            .and_then(|rt| rt.block_on(run::run(args))),
+        Command::Run(args) => block_on(run::run(args)),
         #[cfg(feature = "serve")]
-        Command::Serve(args) => tokio::runtime::Runtime::new()
-            .context("cannot start the async runtime")
-            .and_then(|rt| rt.block_on(serve::serve(args))),
+        Command::Serve(args) => block_on(serve::serve(args)),
         #[cfg(feature = "sql")]
-        Command::Schema(args) => tokio::runtime::Runtime::new()
-            .context("cannot start the async runtime")
-            .and_then(|rt| rt.block_on(schema::schema(args))),
-        Command::Keys(args) => tokio::runtime::Runtime::new()
-            .context("cannot start the async runtime")
-            .and_then(|rt| rt.block_on(keys::keys(args))),
+        Command::Schema(args) => block_on(schema::schema(args)),
+        Command::Keys(args) => block_on(keys::keys(args)),
     };
     match result {
         Ok(code) => code,
@@ -82,6 +74,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Run a command's future on a multi-thread runtime.
+fn block_on(command: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")?.block_on(command)
 }
 
 fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use kvhost::registry::{Kind, Registry};
-use kvhost::{GuestRun, Host, Stdio};
+use kvhost::Host;
+use kvhost::guest::{GuestRun, GuestRunner, Stdio};
+use kvhost::registry::Registry;
 
 use crate::guest_args::{GuestArgs, parse_pair};
 
@@ -31,9 +32,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         return run_registry(args).await;
     };
-    let runner = Arc::new(args.guest_args.runner()?);
+    let runner = Arc::new(args.guest_args.cached(GuestRunner::new()?));
     let limits = args.guest_args.limits();
-    let metrics = args.guest_args.metrics().await?;
+    let metrics = args.guest_args.metrics(None).await?;
     let (kv, host) = args.guest_args.stores(metrics).await?;
     let name = guest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let run = GuestRun { name, args: args.args, env: args.env, kv, limits, stdio: Stdio::Inherit };
@@ -57,23 +58,13 @@ async fn run_registry(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let registry = Registry::load(&args.guest_args.configs)?;
-    // HTTP components instantiate per request: the pooling allocator keeps that cheap.
-    let serves_http = registry.auto_start().any(|e| matches!(&e.kind, Kind::Component(c) if c.http.is_some()));
-    let runner = Arc::new(match serves_http {
-        true => args.guest_args.pooled_runner(kvhost::DEFAULT_MAX_INSTANCES)?,
-        false => args.guest_args.runner()?,
-    });
-    // --metrics, else the registry's metrics.addr.
-    #[cfg_attr(not(feature = "serve"), allow(unused_mut))]
-    let mut metrics = args.guest_args.metrics().await?;
-    #[cfg(feature = "serve")]
-    if let (None, Some(addr)) = (&metrics, registry.metrics_addr()) {
-        metrics = Some(crate::guest_args::serve_metrics(addr, "metrics.addr").await?);
-    }
-    let mut host = Host::new(registry);
+    let metrics = args.guest_args.metrics(registry.metrics_addr()).await?;
+    let mut host = Host::builder(registry);
     if let Some(metrics) = metrics {
-        host = host.with_metrics(metrics);
+        host = host.metrics(metrics);
     }
+    let host = host.build();
+    let runner = Arc::new(args.guest_args.cached(host.guest_runner()?));
     host.start_auto().await?;
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let signal = tokio::spawn(async move {
@@ -86,16 +77,11 @@ async fn run_registry(args: RunArgs) -> anyhow::Result<ExitCode> {
     host.shutdown().await;
     let mut failed = false;
     for exit in exits? {
-        match exit.result {
-            Ok(out) if out.exit_code == 0 => tracing::info!(id = %exit.id, "component finished"),
-            Ok(out) => {
-                failed = true;
-                eprintln!("component {} exited with code {}", exit.id, out.exit_code);
-            }
-            Err(e) => {
-                failed = true;
-                eprintln!("component {} failed: {e:#}", exit.id);
-            }
+        if exit.succeeded() {
+            tracing::info!(id = %exit.id, "component {}", exit.state);
+        } else {
+            failed = true;
+            eprintln!("component {} {}", exit.id, exit.state);
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -59,27 +59,24 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
             expires_at: args.expire_column,
             version: args.version_column,
         };
-        names.validate().map_err(anyhow::Error::msg)?;
+        names.validate()?;
         print(&dialect.schema(&names, args.max_key_bytes));
         return Ok(ExitCode::SUCCESS);
     }
     let id = args.store.context("give STORE_ID with --config")?;
     let registry = Registry::load(&args.configs)?;
-    let Some(entry) = registry.get(&id) else { bail!("no entry `{id}` in the registry") };
-    let Some((store, table)) = (match &entry.kind {
-        Kind::Store(s) => s.config::<SqlStoreConfig>().map(|c| (s, &c.table)),
-        _ => None,
-    }) else {
-        bail!("{id} is a {}, not a store.sql", entry.kind.name());
+    let store = registry.store(&id)?;
+    let Some(table) = store.config::<SqlStoreConfig>().map(|c| &c.table) else {
+        bail!("{id} is a store of another kind, not a store.sql");
     };
-    let database = store.database.clone().context("a store.sql names its database")?;
+    let database = store.database().context("a store.sql names its database")?.to_owned();
     let Some(db) = registry.get(&database).and_then(|e| match &e.kind {
         Kind::Database(d) => d.config::<SqlDatabaseConfig>(),
         _ => None,
     }) else {
         bail!("{id}: database {database} is not a db.sql.* entry");
     };
-    let ddl = db.dialect.schema(table, store.limits.max_key_bytes);
+    let ddl = db.dialect.schema(table, store.limits().max_key_bytes);
     if !args.apply {
         print(&ddl);
         return Ok(ExitCode::SUCCESS);
@@ -89,7 +86,7 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
             "{database} is a SQLite :memory: database: kvhost creates its tables at start, so there is nothing to apply"
         );
     }
-    let mut host = Host::new(registry.clone());
+    let host = Host::new(registry.clone());
     host.start(std::slice::from_ref(&database)).await?;
     let sql = host.database::<SqlDatabase>(&database).context("database did not start")?;
     let existed = sql.has_table(&table.table).await;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kvhost::HttpServer;
+use kvhost::guest::GuestRunner;
+use kvhost::serve::HttpServer;
 use tokio::net::TcpListener;
 
 use crate::guest_args::GuestArgs;
@@ -22,7 +23,7 @@ pub struct ServeArgs {
     addr: SocketAddr,
     /// Most instances alive at once (slots of wasmtime's pooling allocator);
     /// requests beyond it wait for a free one.
-    #[arg(long, default_value_t = kvhost::DEFAULT_MAX_INSTANCES, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = kvhost::guest::DEFAULT_MAX_INSTANCES, value_parser = clap::value_parser!(u32).range(1..))]
     max_instances: u32,
     /// How long requests in flight may go on after Ctrl-C or SIGTERM.
     #[arg(long, value_parser = kvhost::registry::parse_duration, default_value = "10s")]
@@ -33,11 +34,11 @@ pub struct ServeArgs {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let runner = Arc::new(args.guest_args.pooled_runner(args.max_instances)?);
+    let runner = Arc::new(args.guest_args.cached(GuestRunner::pooled(args.max_instances)?));
     let guest = runner
         .prepare_http(&runner.load_async(&args.guest).await?)
         .with_context(|| format!("cannot serve {}", args.guest.display()))?;
-    let metrics = args.guest_args.metrics().await?;
+    let metrics = args.guest_args.metrics(None).await?;
     let (kv, host) = args.guest_args.stores(metrics.clone()).await?;
     let served = match TcpListener::bind(args.addr).await {
         Ok(listener) => {

@@ -1,0 +1,129 @@
+//! The guests on the Python and JavaScript SDKs (`guest-examples/python-sdk`,
+//! `guest-examples/javascript-sdk`): every part of each SDK, through
+//! `kvhost run`, on a memory store, a SQLite file and PostgreSQL, as
+//! `sdk_guest.rs` runs the Rust SDK's guest.
+
+use std::path::Path;
+
+use kvhost_tests::guests::{Lang, guest};
+use kvhost_tests::{kvhost, served, text};
+
+/// `kvhost run ARGS GUEST GUEST_ARGS`: its stdout, asserting success.
+fn run_ok(guest: &Path, args: &[&str], guest_args: &[&str]) -> String {
+    let out = kvhost(&[&["run"], args, &[guest.to_str().unwrap()], guest_args].concat());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    stdout
+}
+
+/// The tour of `lang`'s guest on the store `args` give it: its checks all
+/// pass, on the backend it names.
+fn tour(lang: Lang, args: &[&str], store: &str, backend: &str, checks: u32) {
+    let program = lang.program();
+    let out = run_ok(&guest(lang), args, &["tour"]);
+    assert!(out.contains(&format!("{program}: store {store} on {backend} backend")), "{out}");
+    assert!(out.contains(&format!("{program}: all {checks} checks passed")), "{out}");
+}
+
+/// The tour on SQLite, then `visit` twice: the count survives between runs.
+fn tour_on_sqlite(lang: Lang, checks: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = served::sqlite(dir.path());
+    let args = ["--config", &registry, "--default-store", "app:kv"];
+    tour(lang, &args, "app:kv", "sqlite", checks);
+    assert_eq!(run_ok(&guest(lang), &args, &["visit"]), "visit 1\n");
+    assert_eq!(run_ok(&guest(lang), &args, &["visit"]), "visit 2\n");
+}
+
+fn tour_on_postgres(lang: Lang, checks: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = served::postgres(dir.path());
+    tour(lang, &["--config", &registry, "--default-store", "app:kv"], "app:kv", "postgres", checks);
+}
+
+/// `fill` writes keys in one run and `keys` lists them in the next, paging
+/// through the SDK's iterator.
+fn keys_page_through_a_store(lang: Lang) {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = served::sqlite(dir.path());
+    let args = ["--config", &registry, "--default-store", "app:kv"];
+    run_ok(&guest(lang), &args, &["fill", "user:", "2345"]);
+    run_ok(&guest(lang), &args, &["fill", "other:", "3"]);
+    let listed = run_ok(&guest(lang), &args, &["keys", "user:"]);
+    let expected: Vec<String> = (0..2345).map(|i| format!("user:{i:06}")).collect();
+    assert_eq!(listed.lines().collect::<Vec<_>>(), expected);
+}
+
+/// A store the guest was not granted: the SDK's AccessDenied, caught by its
+/// class, and a non-zero exit.
+fn a_store_error_is_its_own_class(lang: Lang) {
+    let out = kvhost(&["run", guest(lang).to_str().unwrap(), "--store", "app:not-granted"]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    let expected = format!("{}: cannot open the store: access denied (AccessDenied)", lang.program());
+    assert!(stderr.contains(&expected), "{stdout}\n{stderr}");
+}
+
+mod python {
+    use super::*;
+
+    /// The checks kvtour-py makes.
+    const CHECKS: u32 = 17;
+
+    #[test]
+    fn python_sdk_guest_passes_its_tour_on_memory() {
+        tour(Lang::PythonSdk, &[], "default", "memory", CHECKS);
+    }
+
+    #[test]
+    fn python_sdk_guest_passes_its_tour_on_sqlite() {
+        tour_on_sqlite(Lang::PythonSdk, CHECKS);
+    }
+
+    #[test]
+    fn python_sdk_guest_passes_its_tour_on_postgres() {
+        tour_on_postgres(Lang::PythonSdk, CHECKS);
+    }
+
+    #[test]
+    fn python_sdk_keys_page_through_a_store() {
+        keys_page_through_a_store(Lang::PythonSdk);
+    }
+
+    #[test]
+    fn python_sdk_raises_a_store_error_as_its_own_class() {
+        a_store_error_is_its_own_class(Lang::PythonSdk);
+    }
+}
+
+mod javascript {
+    use super::*;
+
+    /// The checks kvtour-js makes.
+    const CHECKS: u32 = 16;
+
+    #[test]
+    fn javascript_sdk_guest_passes_its_tour_on_memory() {
+        tour(Lang::JavaScriptSdk, &[], "default", "memory", CHECKS);
+    }
+
+    #[test]
+    fn javascript_sdk_guest_passes_its_tour_on_sqlite() {
+        tour_on_sqlite(Lang::JavaScriptSdk, CHECKS);
+    }
+
+    #[test]
+    fn javascript_sdk_guest_passes_its_tour_on_postgres() {
+        tour_on_postgres(Lang::JavaScriptSdk, CHECKS);
+    }
+
+    #[test]
+    fn javascript_sdk_keys_page_through_a_store() {
+        keys_page_through_a_store(Lang::JavaScriptSdk);
+    }
+
+    #[test]
+    fn javascript_sdk_throws_a_store_error_as_its_own_class() {
+        a_store_error_is_its_own_class(Lang::JavaScriptSdk);
+    }
+}

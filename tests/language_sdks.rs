@@ -1,12 +1,15 @@
 //! The guests on the Python and JavaScript SDKs (`guest-examples/python-sdk`,
 //! `guest-examples/javascript-sdk`): every part of each SDK, through
 //! `kvhost run`, on a memory store, a SQLite file and PostgreSQL, as
-//! `sdk_guest.rs` runs the Rust SDK's guest.
+//! `sdk_guest.rs` runs the Rust SDK's guest; and each SDK README's
+//! getting-started commands, as written.
 
 use std::path::Path;
+use std::process::Command;
 
 use kvhost_tests::guests::{Lang, guest};
-use kvhost_tests::{kvhost, served, text};
+use kvhost_tests::readme::{expected_output, getting_started};
+use kvhost_tests::{kvhost, kvhost_bin, root, served, text};
 
 /// `kvhost run ARGS GUEST GUEST_ARGS`: its stdout, asserting success.
 fn run_ok(guest: &Path, args: &[&str], guest_args: &[&str]) -> String {
@@ -64,6 +67,45 @@ fn a_store_error_is_its_own_class(lang: Lang) {
     assert!(stderr.contains(&expected), "{stdout}\n{stderr}");
 }
 
+/// The getting-started block of `sdk`'s README, run with bash in a new
+/// folder beside a link `kvhost` to this repository and with `kvhost` on
+/// PATH: it succeeds and prints, among what the tools say, every line the
+/// README says it prints, in order.
+fn readme_commands_work_as_written(sdk: &str) {
+    let readme = root().join(sdk).join("README.md");
+    let script = getting_started(&readme);
+    let expected = expected_output(&script);
+    assert!(!expected.is_empty(), "{} shows what its commands print", readme.display());
+
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(root(), dir.path().join("kvhost")).unwrap();
+    let bin_dir = kvhost_bin().parent().unwrap().to_owned();
+    let path = std::env::var_os("PATH").unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&path))).unwrap();
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        // The commands choose their environment themselves (python3 -m venv).
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "{}: the getting-started commands failed\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        readme.display()
+    );
+    let mut printed = stdout.lines();
+    for line in &expected {
+        assert!(
+            printed.any(|p| p == line),
+            "{} says the commands print {line:?}, in this order: {expected:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            readme.display()
+        );
+    }
+}
+
 mod python {
     use super::*;
 
@@ -93,6 +135,12 @@ mod python {
     #[test]
     fn python_sdk_raises_a_store_error_as_its_own_class() {
         a_store_error_is_its_own_class(Lang::PythonSdk);
+    }
+
+    #[test]
+    fn python_sdk_readme_commands_work_as_written() {
+        Lang::PythonSdk.need().check();
+        readme_commands_work_as_written("guest-sdk-python");
     }
 }
 
@@ -125,5 +173,11 @@ mod javascript {
     #[test]
     fn javascript_sdk_throws_a_store_error_as_its_own_class() {
         a_store_error_is_its_own_class(Lang::JavaScriptSdk);
+    }
+
+    #[test]
+    fn javascript_sdk_readme_commands_work_as_written() {
+        Lang::JavaScriptSdk.need().check();
+        readme_commands_work_as_written("guest-sdk-js");
     }
 }

@@ -13,6 +13,9 @@ export {
   TooLarge,
   Unavailable,
 } from './errors.js';
+// UTF-8 for guests on engines without TextEncoder (QuickJS), such as for
+// writing to wasi:cli/stdout.
+export { decode as decodeUtf8, encode as encodeUtf8 } from './utf8.js';
 
 /** @typedef {import('./store.js').Value} Value */
 /** @typedef {import('./store.js').WriteOptions} WriteOptions */

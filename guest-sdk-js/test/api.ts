@@ -1,7 +1,7 @@
 // The public API as a TypeScript guest sees it: `npm run check` compiles this
 // file (it never runs), so a change that breaks a guest's types fails there.
 
-import { Conflict, KvError, Store, Unavailable } from '../src/index.js';
+import { Conflict, KvError, Store, Unavailable, decodeUtf8, encodeUtf8 } from '../src/index.js';
 import type { Entry, Info, KeyPage, Value } from '../src/index.js';
 
 export function usesEveryOperation(): void {
@@ -29,7 +29,8 @@ export function usesEveryOperation(): void {
   const next: string | null = page.cursor;
   store.setJson('j', { a: [1, 2] });
   const json: unknown = store.getJson('j');
-  void [value, text, existed, limits, version, count, many, removed, keys, next, json];
+  const roundTrip: string = decodeUtf8(encodeUtf8('grüße'));
+  void [value, text, existed, limits, version, count, many, removed, keys, next, json, roundTrip];
 }
 
 export function catchesByKind(e: unknown): string {

@@ -106,78 +106,49 @@ fn readme_commands_work_as_written(sdk: &str) {
     }
 }
 
-mod python {
-    use super::*;
+/// The tests of one SDK, in a module named for its language (what
+/// `KVHOST_SKIP`'s filters in scripts/test.sh match): its guest, how many
+/// checks its tour makes, and the SDK's folder.
+macro_rules! sdk_tests {
+    ($($lang:ident => $guest:expr, $checks:expr, $sdk:literal;)*) => {$(
+        mod $lang {
+            use super::*;
 
-    /// The checks kvtour-py makes.
-    const CHECKS: u32 = 17;
+            #[test]
+            fn sdk_guest_passes_its_tour_on_memory() {
+                tour($guest, &[], "default", "memory", $checks);
+            }
 
-    #[test]
-    fn python_sdk_guest_passes_its_tour_on_memory() {
-        tour(Lang::PythonSdk, &[], "default", "memory", CHECKS);
-    }
+            #[test]
+            fn sdk_guest_passes_its_tour_on_sqlite() {
+                tour_on_sqlite($guest, $checks);
+            }
 
-    #[test]
-    fn python_sdk_guest_passes_its_tour_on_sqlite() {
-        tour_on_sqlite(Lang::PythonSdk, CHECKS);
-    }
+            #[test]
+            fn sdk_guest_passes_its_tour_on_postgres() {
+                tour_on_postgres($guest, $checks);
+            }
 
-    #[test]
-    fn python_sdk_guest_passes_its_tour_on_postgres() {
-        tour_on_postgres(Lang::PythonSdk, CHECKS);
-    }
+            #[test]
+            fn sdk_keys_page_through_a_store() {
+                keys_page_through_a_store($guest);
+            }
 
-    #[test]
-    fn python_sdk_keys_page_through_a_store() {
-        keys_page_through_a_store(Lang::PythonSdk);
-    }
+            #[test]
+            fn sdk_reports_a_store_error_as_its_own_class() {
+                a_store_error_is_its_own_class($guest);
+            }
 
-    #[test]
-    fn python_sdk_raises_a_store_error_as_its_own_class() {
-        a_store_error_is_its_own_class(Lang::PythonSdk);
-    }
-
-    #[test]
-    fn python_sdk_readme_commands_work_as_written() {
-        Lang::PythonSdk.need().check();
-        readme_commands_work_as_written("guest-sdk-python");
-    }
+            #[test]
+            fn sdk_readme_commands_work_as_written() {
+                $guest.need().check();
+                readme_commands_work_as_written($sdk);
+            }
+        }
+    )*};
 }
 
-mod javascript {
-    use super::*;
-
-    /// The checks kvtour-js makes.
-    const CHECKS: u32 = 16;
-
-    #[test]
-    fn javascript_sdk_guest_passes_its_tour_on_memory() {
-        tour(Lang::JavaScriptSdk, &[], "default", "memory", CHECKS);
-    }
-
-    #[test]
-    fn javascript_sdk_guest_passes_its_tour_on_sqlite() {
-        tour_on_sqlite(Lang::JavaScriptSdk, CHECKS);
-    }
-
-    #[test]
-    fn javascript_sdk_guest_passes_its_tour_on_postgres() {
-        tour_on_postgres(Lang::JavaScriptSdk, CHECKS);
-    }
-
-    #[test]
-    fn javascript_sdk_keys_page_through_a_store() {
-        keys_page_through_a_store(Lang::JavaScriptSdk);
-    }
-
-    #[test]
-    fn javascript_sdk_throws_a_store_error_as_its_own_class() {
-        a_store_error_is_its_own_class(Lang::JavaScriptSdk);
-    }
-
-    #[test]
-    fn javascript_sdk_readme_commands_work_as_written() {
-        Lang::JavaScriptSdk.need().check();
-        readme_commands_work_as_written("guest-sdk-js");
-    }
+sdk_tests! {
+    python => Lang::PythonSdk, 17, "guest-sdk-python";
+    javascript => Lang::JavaScriptSdk, 16, "guest-sdk-js";
 }

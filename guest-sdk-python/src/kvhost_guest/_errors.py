@@ -2,17 +2,6 @@
 
 from ._bindings.imports import kvhost_store_types_0_1_0 as wit
 
-__all__ = [
-    "KvError",
-    "NoSuchStore",
-    "AccessDenied",
-    "StoreFull",
-    "InvalidArgument",
-    "TooLarge",
-    "Conflict",
-    "Unavailable",
-    "Other",
-]
 
 
 class KvError(Exception):

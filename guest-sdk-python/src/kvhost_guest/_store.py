@@ -13,7 +13,6 @@ from ._errors import from_wit
 from ._ttl import Ttl, opt_ttl_ms
 from ._types import Entry, Info, KeyPage
 
-__all__ = ["Store", "Value"]
 
 #: What can be written: bytes-like values as they are, `str` as UTF-8.
 Value: TypeAlias = bytes | bytearray | memoryview | str

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from ._bindings.imports import kvhost_store_types_0_1_0 as wit
 
-__all__ = ["Info", "Entry", "KeyPage"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@
 //   kvtour-js visit                 count a visit: "visit N"
 //   kvtour-js keys PREFIX           every key under PREFIX, paging for you
 //   kvtour-js fill PREFIX N         write N keys PREFIX000000, PREFIX000001, ...
+//   kvtour-js bench N               N gets timed inside the guest, as ../javascript's bench:
+//                                   "bench get N gets, ns per get: NS"
 
 import { Conflict, InvalidArgument, KvError, Store } from 'kvhost-guest';
 import { getArguments } from 'wasi:cli/environment@0.2.12';
@@ -11,7 +13,7 @@ import { exit } from 'wasi:cli/exit@0.2.12';
 import { getStderr } from 'wasi:cli/stderr@0.2.12';
 import { getStdout } from 'wasi:cli/stdout@0.2.12';
 
-const USAGE = 'usage: kvtour-js [--store ID] [tour] | visit | keys PREFIX | fill PREFIX N';
+const USAGE = 'usage: kvtour-js [--store ID] [tour] | visit | keys PREFIX | fill PREFIX N | bench N';
 
 // QuickJS has no console: lines go to wasi:cli/stdout. Streams are taken on
 // first use, since top-level code runs when the component is built.
@@ -98,6 +100,14 @@ function tour(store) {
   return c.passed;
 }
 
+function bench(store, n) {
+  store.set('bench-key-0000ab', new Uint8Array(100));
+  const start = Date.now();
+  for (let i = 0; i < n; i++) store.get('bench-key-0000ab');
+  // The figure stays the last word, as in ../javascript's bench.
+  say(`bench get ${n} gets, ns per get: ${(((Date.now() - start) * 1e6) / Math.max(n, 1)).toFixed(1)}`);
+}
+
 function main(args) {
   let name = '';
   if (args[0] === '--store') {
@@ -116,7 +126,10 @@ function main(args) {
   if (command === 'tour' && rest.length === 0) say(`kvtour-js: all ${tour(store)} checks passed`);
   else if (command === 'visit' && rest.length === 0) say(`visit ${store.increment('visits')}`);
   else if (command === 'keys' && rest.length === 1) for (const key of store.keys(rest[0])) say(key);
-  else if (command === 'fill' && rest.length === 2) {
+  else if (command === 'bench' && rest.length === 1) {
+    if (!/^[0-9]+$/.test(rest[0])) throw new Usage('N must be a whole number');
+    bench(store, Number(rest[0]));
+  } else if (command === 'fill' && rest.length === 2) {
     if (!/^[0-9]+$/.test(rest[1])) throw new Usage('N must be a whole number');
     const n = Number(rest[1]);
     store.setMany(Array.from({ length: n }, (_, i) => [`${rest[0]}${String(i).padStart(6, '0')}`, String(i)]));

@@ -4,16 +4,19 @@
     kvtour-py visit                 count a visit: "visit N"
     kvtour-py keys PREFIX           every key under PREFIX, paging for you
     kvtour-py fill PREFIX N         write N keys PREFIX000000, PREFIX000001, ...
+    kvtour-py bench N               N gets timed inside the guest, as ../python's bench:
+                                    "bench get N gets, ns per get: NS"
 """
 
 import sys
+import time
 from datetime import timedelta
 from typing import NoReturn
 
 import kvhost_guest
 from kvhost_guest import Conflict, InvalidArgument, KvError, Store
 
-USAGE = "usage: kvtour-py [--store ID] [tour] | visit | keys PREFIX | fill PREFIX N"
+USAGE = "usage: kvtour-py [--store ID] [tour] | visit | keys PREFIX | fill PREFIX N | bench N"
 
 
 class Checks:
@@ -88,6 +91,15 @@ def tour(store: Store) -> int:
     return c.passed
 
 
+def bench(store: Store, n: int) -> None:
+    store.set("bench-key-0000ab", bytes(100))
+    start = time.perf_counter_ns()
+    for _ in range(n):
+        store.get("bench-key-0000ab")
+    # The figure stays the last word, as in ../python's bench.
+    print(f"bench get {n} gets, ns per get: {(time.perf_counter_ns() - start) / max(n, 1):.1f}")
+
+
 def usage(message: str) -> NoReturn:
     print(f"kvtour-py: {message}\n{USAGE}", file=sys.stderr)
     sys.exit(2)
@@ -119,7 +131,9 @@ def main(args: list[str]) -> None:
                     print(key)
             case ["fill", prefix, n] if n.isdigit():
                 store.set_many((f"{prefix}{i:06}", str(i)) for i in range(int(n)))
-            case ["fill", _, _]:
+            case ["bench", n] if n.isdigit():
+                bench(store, int(n))
+            case ["fill", _, _] | ["bench", _]:
                 usage("N must be a whole number")
             case _:
                 usage("unknown command")

@@ -131,18 +131,3 @@ export function fromWit(thrown) {
   const make = typeof tag === 'string' && Object.hasOwn(KINDS, tag) ? KINDS[tag] : undefined;
   return make ? make(typeof val === 'string' ? val : '') : thrown;
 }
-
-/**
- * Run one call of the bindings, throwing a store error as its `KvError`.
- *
- * @template T
- * @param {() => T} operation
- * @returns {T}
- */
-export function call(operation) {
-  try {
-    return operation();
-  } catch (e) {
-    throw fromWit(e);
-  }
-}

@@ -2,7 +2,7 @@
 
 import { open } from 'kvhost:store/store@0.1.0';
 
-import { InvalidArgument, call } from './errors.js';
+import { InvalidArgument, fromWit } from './errors.js';
 import { decode, encode } from './utf8.js';
 
 /**
@@ -52,6 +52,9 @@ import { decode, encode } from './utf8.js';
  * @property {string | null} cursor Give this to `listKeys` for the next
  *   page; null on the last page.
  */
+
+// Each method calls the bindings inside its own `try`, which costs nothing
+// when nothing is thrown, rather than through a helper taking a closure.
 
 // The largest TTL a u64 carried as a JavaScript number holds exactly.
 const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
@@ -130,7 +133,11 @@ export class Store {
    * @returns {Store}
    */
   static open(name = '') {
-    return new Store(call(() => open(name)));
+    try {
+      return new Store(open(name));
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -140,7 +147,11 @@ export class Store {
    * @returns {Uint8Array | null}
    */
   get(key) {
-    return orNull(call(() => this.#bucket.get(key)));
+    try {
+      return this.#bucket.get(key) ?? null;
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -167,7 +178,11 @@ export class Store {
   set(key, value, options) {
     const ttl = ttlMs(options);
     const data = bytes(value);
-    call(() => this.#bucket.set(key, data, ttl));
+    try {
+      this.#bucket.set(key, data, ttl);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -177,7 +192,11 @@ export class Store {
    * @returns {boolean}
    */
   delete(key) {
-    return call(() => this.#bucket.delete(key));
+    try {
+      return this.#bucket.delete(key);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -187,7 +206,11 @@ export class Store {
    * @returns {boolean}
    */
   exists(key) {
-    return call(() => this.#bucket.exists(key));
+    try {
+      return this.#bucket.exists(key);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -196,7 +219,11 @@ export class Store {
    * @returns {void}
    */
   clear() {
-    call(() => this.#bucket.clear());
+    try {
+      this.#bucket.clear();
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -217,7 +244,12 @@ export class Store {
    * @returns {Entry | null}
    */
   getEntry(key) {
-    const entry = call(() => this.#bucket.getEntry(key));
+    let entry;
+    try {
+      entry = this.#bucket.getEntry(key);
+    } catch (e) {
+      throw fromWit(e);
+    }
     return entry ? { value: entry.value, version: entry.version } : null;
   }
 
@@ -285,7 +317,11 @@ export class Store {
   #put(key, value, options, condition) {
     const ttl = ttlMs(options);
     const data = bytes(value);
-    return call(() => this.#bucket.put(key, data, ttl, condition));
+    try {
+      return this.#bucket.put(key, data, ttl, condition);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -301,7 +337,11 @@ export class Store {
    */
   increment(key, delta = 1) {
     if (!Number.isSafeInteger(delta)) throw new InvalidArgument(`the delta must be a whole number, got ${delta}`);
-    return call(() => this.#bucket.increment(key, delta));
+    try {
+      return this.#bucket.increment(key, delta);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -312,7 +352,11 @@ export class Store {
    */
   getMany(keys) {
     const wanted = Array.from(keys);
-    return call(() => this.#bucket.getMany(wanted)).map(orNull);
+    try {
+      return this.#bucket.getMany(wanted).map(orNull);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -329,7 +373,11 @@ export class Store {
     const pairs = Symbol.iterator in entries ? Array.from(/** @type {Iterable<[string, Value]>} */ (entries)) : Object.entries(entries);
     /** @type {Array<[string, Uint8Array]>} */
     const data = pairs.map(([key, value]) => [key, bytes(value)]);
-    call(() => this.#bucket.setMany(data, ttl));
+    try {
+      this.#bucket.setMany(data, ttl);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -340,7 +388,11 @@ export class Store {
    */
   deleteMany(keys) {
     const doomed = Array.from(keys);
-    return call(() => this.#bucket.deleteMany(doomed));
+    try {
+      return this.#bucket.deleteMany(doomed);
+    } catch (e) {
+      throw fromWit(e);
+    }
   }
 
   /**
@@ -377,7 +429,12 @@ export class Store {
    * @returns {KeyPage}
    */
   listKeys(prefix = '', options = {}) {
-    const page = call(() => this.#bucket.listKeys(prefix, options.cursor ?? null, options.limit ?? 0));
+    let page;
+    try {
+      page = this.#bucket.listKeys(prefix, options.cursor ?? null, options.limit ?? 0);
+    } catch (e) {
+      throw fromWit(e);
+    }
     return { keys: page.keys, cursor: page.cursor ?? null };
   }
 

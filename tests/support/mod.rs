@@ -6,6 +6,7 @@ pub mod blocking;
 pub mod fuzz;
 pub mod guests;
 pub mod needs;
+pub mod readme;
 pub mod served;
 pub mod sync_host;
 pub mod writers;

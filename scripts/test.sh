@@ -10,12 +10,13 @@
 # A test whose database or toolchain is missing fails, saying how to get it.
 # To leave out the tests that need something you cannot have, name it:
 #   KVHOST_SKIP=mysql,c ./scripts/test.sh
-# (postgres, mysql, redis, python, javascript, c, wasmtime, wasm-tools, or
+# (postgres, mysql, redis, python, javascript, c, wasmtime, wasm-tools, miri, or
 # all). The test runner counts those tests as skipped, and the run ends with
 # their list. Arguments are passed to cargo nextest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/skipping.sh
+. scripts/pins.sh
 
 # The tests each need names, as nextest filtersets over test and binary
 # names (tests/support/needs.rs fails a test that needs one and is missed).
@@ -28,6 +29,8 @@ declare -A NEEDS=(
     [c]='test(/^c::/) | test(/every_language/)'
     [wasmtime]='test(/wasmtime/) | binary(compose)'
     [wasm-tools]='binary(compose)'
+    # Not a test binary: the memory store's unit tests again, under Miri.
+    [miri]='none()'
 )
 
 skip_names=()
@@ -78,6 +81,16 @@ if [ ${#sdks[@]} -gt 0 ]; then
     ./scripts/sdk-checks.sh "${sdks[@]}"
 fi
 cargo test --doc --release -p kvhost -p kvhost-guest
+miri_skipped=""
+if skipping miri; then
+    miri_skipped="the memory store's tests under Miri"
+else
+    # The memory store keeps each entry in one raw allocation (slot.rs):
+    # Miri checks its unsafe code, and the store's concurrent paths, for
+    # undefined behaviour and data races.
+    echo "== the memory store under Miri ($MIRI_TOOLCHAIN)"
+    cargo +"$MIRI_TOOLCHAIN" miri test --quiet -p kvhost --lib --no-default-features -- backend::memory
+fi
 cargo nextest run --workspace --release --no-fail-fast "${filter[@]}" "$@"
 # One at a time: the restart tests restart servers the others use, and the
 # README's getting-started commands run `cargo install` in this target folder.
@@ -99,7 +112,7 @@ if [ -n "$skipped_expr" ]; then
     echo "== skipped, as KVHOST_SKIP=${KVHOST_SKIP} asks: tests that need ${skip_names[*]}"
     cargo nextest list --workspace --release --run-ignored all -E "$skipped_expr" --message-format oneline 2>/dev/null \
         | sed 's/^/  /'
-    for other in "$bench_skipped" "$wit_skipped" "$sdk_skipped"; do
+    for other in "$bench_skipped" "$wit_skipped" "$sdk_skipped" "$miri_skipped"; do
         if [ -n "$other" ]; then echo "  and $other"; fi
     done
 fi

@@ -56,6 +56,7 @@ impl Error {
     }
 
     /// `unavailable`: `message` (which names the store) and the driver's error.
+    #[cfg_attr(not(any(feature = "sql", feature = "redis")), allow(dead_code))]
     pub(crate) fn unavailable(
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
@@ -64,6 +65,7 @@ impl Error {
     }
 
     /// `other`: `message` (which names the store) and the driver's error.
+    #[cfg_attr(not(any(feature = "sql", feature = "redis")), allow(dead_code))]
     pub(crate) fn other(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Error::Other(Cause::with_source(message, source))
     }

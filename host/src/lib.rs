@@ -140,7 +140,10 @@
 //!   may open, and the bucket that applies every rule to every operation.
 //! - [`Store`], [`Op`]: the backend contract; [`memory`], [`sql`] and
 //!   [`redis`]: the backends; [`clock`]: their injectable time.
-//! - [`metrics`]: Prometheus metrics of store operations and HTTP requests.
+//! - [`watch`]: the changes made to a store, as a stream
+//!   ([`Bucket::watch`]).
+//! - [`metrics`]: Prometheus metrics of store operations, watchers and HTTP
+//!   requests.
 //!
 //! ## Glossary
 //!
@@ -176,6 +179,7 @@ pub mod metrics;
 pub mod registry;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod watch;
 
 pub use access::{Access, Bucket, Catalog, Grant, KvCtx, KvCtxBuilder, Limits, Page, Wait};
 pub use backend::{Condition, Op, SharedStore, Store, StoreInfo, Versioned};
@@ -203,9 +207,8 @@ pub mod memory {
 pub mod sql {
     pub use crate::backend::sql::{
         DatabaseTarget, Dialect, PoolConfig, SqlDatabase, SqlDatabaseConfig, SqlStore, SqlStoreConfig, TableNames,
-        valid_identifier,
+        valid_identifier, value_version,
     };
-    pub use crate::backend::value_version;
 }
 
 /// Redis and Valkey stores (`store.redis` in `db.redis` entries), behind the

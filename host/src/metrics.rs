@@ -1,4 +1,4 @@
-//! Prometheus metrics: store operations and HTTP requests, as text for a
+//! Prometheus metrics: store operations, watchers' changes and HTTP requests, as text for a
 //! `/metrics` endpoint.
 //!
 //! Recording is off until a [`Metrics`] is given to a catalog
@@ -27,10 +27,15 @@ struct Inner {
     store_ops: Family<OpLabels, Counter>,
     store_seconds: Family<StoreOpLabels, Histogram, fn() -> Histogram>,
     store_entries: Family<StoreLabels, Gauge>,
+    watch_events: Family<WatchLabels, Counter>,
     /// Stores that count their entries, read when the metrics are encoded.
     counted: Mutex<Vec<(String, Weak<dyn Store>)>>,
+    // Recorded by HTTP servers (the `serve` feature); registered either way.
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     http_requests: Family<RequestLabels, Counter>,
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     http_in_flight: Family<ComponentLabels, Gauge>,
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     http_seconds: Family<ComponentLabels, Histogram, fn() -> Histogram>,
 }
 
@@ -50,6 +55,12 @@ struct StoreOpLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StoreLabels {
     store: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WatchLabels {
+    store: String,
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -87,6 +98,7 @@ impl Metrics {
         let store_ops = Family::default();
         let store_seconds = Family::new_with_constructor(latency as fn() -> Histogram);
         let store_entries = Family::default();
+        let watch_events = Family::default();
         let http_requests = Family::default();
         let http_in_flight = Family::default();
         let http_seconds = Family::new_with_constructor(latency as fn() -> Histogram);
@@ -101,6 +113,12 @@ impl Metrics {
             "Entries a memory store holds (expired ones until cleanup purges them)",
             store_entries.clone(),
         );
+        registry.register(
+            "watch_events",
+            "Changes given to watchers (delivered), and changes they missed: queue overflows (missed) \
+             and losses of a store's server connection (lost)",
+            watch_events.clone(),
+        );
         registry.register("http_requests", "HTTP requests answered, by component and status", http_requests.clone());
         registry.register("http_requests_in_flight", "HTTP requests being answered now", http_in_flight.clone());
         registry.register(
@@ -113,6 +131,7 @@ impl Metrics {
             store_ops,
             store_seconds,
             store_entries,
+            watch_events,
             counted: Mutex::new(Vec::new()),
             http_requests,
             http_in_flight,
@@ -140,8 +159,8 @@ impl Metrics {
         text
     }
 
-    /// Start watching `store`'s entry count, if it keeps one.
-    pub(crate) fn watch_store(&self, store: &Arc<dyn Store>) {
+    /// Start reading `store`'s entry count, if it keeps one.
+    pub(crate) fn count_entries(&self, store: &Arc<dyn Store>) {
         if store.entries().is_some() {
             let mut counted = self.0.counted.lock().unwrap_or_else(|e| e.into_inner());
             counted.push((store.info().id.clone(), Arc::downgrade(store)));
@@ -156,8 +175,14 @@ impl Metrics {
         self.0.store_seconds.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
+    /// `n` changes of `store` had this `outcome` for a watcher.
+    pub(crate) fn watch_event(&self, store: &str, outcome: &'static str, n: u64) {
+        self.0.watch_events.get_or_create(&WatchLabels { store: store.to_owned(), outcome }).inc_by(n);
+    }
+
     /// A request to `component` begins: counted in flight until the
     /// returned guard is finished or dropped.
+    #[cfg(feature = "serve")]
     pub(crate) fn http_request(&self, component: &str) -> RequestGuard {
         let labels = ComponentLabels { component: component.to_owned() };
         self.0.http_in_flight.get_or_create(&labels).inc();
@@ -165,13 +190,15 @@ impl Metrics {
     }
 }
 
-/// An HTTP request being answered; see [`Metrics::http_request`].
+/// An HTTP request being answered; see `Metrics::http_request`.
+#[cfg(feature = "serve")]
 pub(crate) struct RequestGuard {
     metrics: Metrics,
     labels: ComponentLabels,
     started: std::time::Instant,
 }
 
+#[cfg(feature = "serve")]
 impl RequestGuard {
     /// The request was answered with `status`.
     pub(crate) fn finish(self, status: u16) {
@@ -182,6 +209,7 @@ impl RequestGuard {
     }
 }
 
+#[cfg(feature = "serve")]
 impl Drop for RequestGuard {
     fn drop(&mut self) {
         self.metrics.0.http_in_flight.get_or_create(&self.labels).dec();

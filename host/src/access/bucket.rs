@@ -12,6 +12,7 @@ use super::limits::Limits;
 use crate::backend::{Condition, Op, StoreInfo, Versioned};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::watch::{Watch, WatchScope};
 
 /// The default and the largest page of a listing.
 pub(crate) const DEFAULT_PAGE: u32 = 1000;
@@ -216,6 +217,30 @@ impl Bucket {
         let checked =
             keys.iter().try_for_each(|k| self.limits().check_key(k).and_then(|()| self.grant.write("delete-many", k)));
         self.run("delete-many", keys.len(), checked, move || self.store.backend.delete_many(keys))
+    }
+
+    /// The changes to keys starting with `prefix` from now on, as a stream
+    /// (see [`crate::watch`]): every key under the grant's prefix when
+    /// `prefix` is wider, access-denied when the two do not overlap. A
+    /// store whose backend publishes no changes gives invalid-argument.
+    pub fn watch(&self, prefix: &str) -> Result<Watch> {
+        let Some(narrowed) = self.grant.narrow(prefix) else {
+            return Err(Error::AccessDenied(format!(
+                "cannot watch keys starting with {prefix:?} on {}: this guest is granted only keys starting with {:?}",
+                self.id(),
+                self.grant.prefix
+            )));
+        };
+        let feed = self.store.backend.feed().ok_or_else(|| {
+            Error::InvalidArgument(format!("store {} cannot be watched: its backend publishes no changes", self.id()))
+        })?;
+        Ok(Watch::new(feed.subscribe(), self.id(), narrowed, self.store.metrics.clone()))
+    }
+
+    /// Which changes [`Bucket::watch`] sees on this store (`None`: it cannot
+    /// be watched).
+    pub fn watch_scope(&self) -> Option<WatchScope> {
+        self.store.backend.feed().map(|f| f.scope())
     }
 
     fn check_write(&self, op: &str, key: &str, value: &[u8]) -> Result<()> {

@@ -18,7 +18,7 @@ impl Guarded {
     pub(crate) fn new(store: SharedStore, limits: Limits, metrics: Option<crate::metrics::Metrics>) -> Self {
         let gate = Gate::new(limits.max_concurrency, limits.max_concurrency_wait);
         if let Some(m) = &metrics {
-            m.watch_store(&store);
+            m.count_entries(&store);
         }
         Self { backend: store, limits, gate, metrics }
     }

@@ -24,6 +24,7 @@ use std::time::Duration;
 pub(crate) use self::kind::{DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
 pub use self::op::Op;
 use crate::error::{Error, Result};
+use crate::watch::Feed;
 
 /// Every `store.*` kind this build knows.
 pub(crate) static STORE_KINDS: &[&StoreKind] = &[
@@ -102,6 +103,12 @@ pub trait Store: Send + Sync + 'static {
     fn set_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)], ttl: Option<Duration>) -> Op<'a, ()>;
     /// Delete `keys`; how many live entries were removed.
     fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64>;
+    /// Where this store publishes the changes its writes make (see
+    /// [`crate::watch`]), if it does. Default `None`: the store cannot be
+    /// watched.
+    fn feed(&self) -> Option<&Feed> {
+        None
+    }
 }
 
 /// A store shared between guests and the host.
@@ -173,12 +180,6 @@ pub(crate) fn add_decimal(key: &str, current: Option<&[u8]>, delta: i64) -> Resu
     n.checked_add(delta).ok_or_else(|| {
         Error::InvalidArgument(format!("cannot increment {key:?}: {n} + {delta} overflows a signed 64-bit integer"))
     })
-}
-
-/// The version of a value in stores without a version counter: a 64-bit
-/// FNV-1a hash of the bytes. Writing the same value keeps the version.
-pub fn value_version(value: &[u8]) -> u64 {
-    value.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The Unix-millisecond instant at which an entry set `now_ms` with `ttl` expires.

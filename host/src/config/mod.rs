@@ -11,5 +11,6 @@ pub use error::{ConfigError, FieldError, RegistryError};
 pub(crate) use fields::{Fields, type_name};
 pub(crate) use values::substitute_env;
 #[cfg(test)]
+#[allow(unused_imports)] // the registry's tests use it, when every backend is built
 pub(crate) use values::test_env;
 pub use values::{parse_duration, parse_size};

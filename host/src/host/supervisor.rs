@@ -39,6 +39,7 @@ struct Job {
     cfg: ComponentConfig,
     /// Components that must be ready first.
     requires: Vec<String>,
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     stop_timeout: Duration,
     kv: KvCtx,
     runner: Arc<GuestRunner>,

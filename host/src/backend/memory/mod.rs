@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::clock::{self, SharedClock};
 use super::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
+use crate::watch::Feed;
 
 mod config;
 // The one allocation per entry: raw memory, confined to this module.
@@ -60,6 +61,7 @@ impl MemoryStoreBuilder {
             earliest_expiry: AtomicU64::new(NEVER),
             max_size: self.max_size,
             clock: self.clock,
+            feed: Feed::local(),
             info: StoreInfo { id: self.id, backend: "memory", durable: false, versioned: true },
         }
     }
@@ -117,6 +119,8 @@ pub struct MemoryStore {
     earliest_expiry: AtomicU64,
     max_size: u64,
     clock: SharedClock,
+    /// Its changes, published under the key's shard lock.
+    feed: Feed,
     info: StoreInfo,
 }
 
@@ -172,6 +176,7 @@ impl MemoryStore {
             if let Some(slot) = shard.slots.find_mut(place.hash, holds(key)) {
                 let (new, out) = f(Some(&*slot).filter(|s| now.is_live(s)), version)?;
                 slot.overwrite(&new.value, new.expires_at, version);
+                self.feed.set(key, &new.value);
                 drop(shard);
                 self.note_expiry(new.expires_at);
                 return Ok(out);
@@ -193,6 +198,7 @@ impl MemoryStore {
                 Slot::new(key, &new.value, new.expires_at, version),
                 self.table.rehash(),
             );
+            self.feed.set(key, &new.value);
             drop(shard);
             self.note_expiry(new.expires_at);
             return Ok(out);
@@ -235,6 +241,7 @@ impl MemoryStore {
             && !found.get().is_live_at(now_ms)
         {
             found.remove();
+            self.feed.delete(key);
             self.release_slot();
         }
     }
@@ -264,8 +271,13 @@ impl MemoryStore {
     pub(crate) fn delete(&self, key: &str) -> Result<bool> {
         let now = self.clock.now_ms();
         let place = self.table.place(key);
-        let removed = place.write().slots.find_entry(place.hash, holds(key)).ok().map(|e| e.remove().0);
-        let Some(slot) = removed else { return Ok(false) };
+        let mut shard = place.write();
+        let Ok(found) = shard.slots.find_entry(place.hash, holds(key)) else { return Ok(false) };
+        let slot = found.remove().0;
+        // An expired entry removed here is a change too: it had not been
+        // reported gone.
+        self.feed.delete(key);
+        drop(shard);
         self.release_slot();
         Ok(slot.is_live_at(now))
     }
@@ -275,8 +287,12 @@ impl MemoryStore {
     }
 
     pub(crate) fn clear(&self) -> Result<()> {
+        let watched = self.feed.is_watched();
         self.table.each_write(|shard| {
             self.len.fetch_sub(shard.slots.len() as u64, Ordering::AcqRel);
+            if watched {
+                shard.slots.iter().for_each(|s| self.feed.delete(s.key()));
+            }
             shard.slots.clear();
         });
         Ok(())
@@ -294,6 +310,8 @@ impl MemoryStore {
                 let live = s.is_live_at(now);
                 if live {
                     self.note_expiry(s.expires_at());
+                } else {
+                    self.feed.delete(s.key());
                 }
                 live
             });
@@ -398,6 +416,10 @@ impl Store for MemoryStore {
 
     fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
         keys.iter().try_fold(0, |n, k| Ok(n + u64::from(MemoryStore::delete(self, k)?))).into()
+    }
+
+    fn feed(&self) -> Option<&Feed> {
+        Some(&self.feed)
     }
 }
 

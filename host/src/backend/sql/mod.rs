@@ -24,6 +24,13 @@ pub use database::SqlDatabase;
 pub use dialect::Dialect;
 pub use store::SqlStore;
 
+/// The version of a value in a table without a version column: a 64-bit
+/// FNV-1a hash of the bytes, so that writing the same value keeps the
+/// version, whoever writes it.
+pub fn value_version(value: &[u8]) -> u64 {
+    value.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// Whether `name` may be used as a table or column name:
 /// `^[A-Za-z_][A-Za-z0-9_]{0,62}$`.
 pub fn valid_identifier(name: &str) -> bool {

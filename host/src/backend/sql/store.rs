@@ -9,8 +9,9 @@ use sqlx::Row as _;
 use super::TableNames;
 use super::database::{SqlDatabase, with_pool};
 use super::dialect::{CLEANUP_BATCH, Statements};
+use super::value_version;
 use crate::backend::clock::SharedClock;
-use crate::backend::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry, value_version};
+use crate::backend::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
 
 /// A store kept in one SQL table: key, value, and `expires_at` in Unix

@@ -18,6 +18,12 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RedisDatabase {
     id: String,
     pub(crate) connection: ConnectionManager,
+    /// The client the connection came from: watch listeners open their
+    /// pub/sub connections with it (same address, TLS, credentials, database).
+    pub(crate) client: redis::Client,
+    /// The logical database index (`SELECT`): part of the watch channel's
+    /// name, as pub/sub channels are shared by every database of a server.
+    pub(crate) database: u32,
     durable: bool,
     /// The runtime the connection's tasks run on: operations are polled there.
     pub(crate) runtime: tokio::runtime::Handle,
@@ -56,11 +62,18 @@ impl RedisDatabase {
             .set_connection_timeout(Some(TIMEOUT))
             .set_number_of_retries(3)
             .set_max_delay(Duration::from_millis(500));
-        let mut connection = ConnectionManager::new_with_config(client, config)
+        let mut connection = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| anyhow!("cannot connect to {where_}: {e}"))?;
         let durable = persists(&mut connection).await.map_err(|e| anyhow!("cannot query {where_}: {e}"))?;
-        Ok(Self { id: id.to_owned(), connection, durable, runtime: tokio::runtime::Handle::current() })
+        Ok(Self {
+            id: id.to_owned(),
+            connection,
+            client,
+            database: cfg.database,
+            durable,
+            runtime: tokio::runtime::Handle::current(),
+        })
     }
 
     /// The entry's ID.

@@ -9,10 +9,12 @@ use redis::aio::ConnectionManager;
 use redis::{RedisError, Value};
 
 use super::database::RedisDatabase;
-use super::scripts;
+use super::listen::Listener;
+use super::{publish, scripts};
 use crate::backend::clock::SharedClock;
 use crate::backend::{Condition, Op, Store, StoreInfo, Versioned, expiry};
 use crate::error::{Error, Result};
+use crate::watch::Feed;
 
 /// Members of the listing index looked at per cleanup script run.
 const CLEANUP_BATCH: usize = 1000;
@@ -33,12 +35,18 @@ const CLEAR_BATCH: usize = 1000;
 ///   value; `info().versioned` is false.
 /// - Conditional puts, increments and deletes are Lua scripts, atomic across
 ///   every host that shares the store.
+/// - Every write publishes its change on the store's channel in the same
+///   transaction or script, and watchers on every host that shares the store
+///   see it ([`crate::watch::WatchScope::Shared`]; see [`super::publish`]).
 pub struct RedisStore {
     db: Arc<RedisDatabase>,
     prefix: String,
     index: String,
+    /// The pub/sub channel the store's changes are published on.
+    channel: String,
     clock: SharedClock,
     info: StoreInfo,
+    feed: Feed,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -59,17 +67,15 @@ impl RedisStore {
     pub async fn open(id: &str, db: Arc<RedisDatabase>, prefix: &str, clock: SharedClock) -> anyhow::Result<Self> {
         super::config::check_prefix(prefix).map_err(|e| anyhow::anyhow!("{} {prefix:?} {}", e.field, e.message))?;
         let info = StoreInfo { id: id.to_owned(), backend: "redis", durable: db.durable(), versioned: false };
-        let store = Self { prefix: prefix.to_owned(), index: format!("{prefix}\0keys"), db, clock, info };
+        let channel = publish::channel(prefix, db.database);
+        let listener = Listener { store: id.to_owned(), client: db.client.clone(), channel: channel.clone() };
+        let runtime = db.runtime.clone();
+        let feed = Feed::shared(move |publisher| listener.spawn(&runtime, publisher));
+        let index = format!("{prefix}\0keys");
+        let store = Self { prefix: prefix.to_owned(), index, channel, db, clock, info, feed };
         // Load the scripts now, so that a server without scripting says so at start.
         let mut con = store.connection();
-        for script in [
-            &scripts::DELETE,
-            &scripts::PUT_IF,
-            &scripts::INCREMENT,
-            &scripts::DELETE_MANY,
-            &scripts::LIST,
-            &scripts::CLEANUP,
-        ] {
+        for script in scripts::all() {
             script
                 .prepare_invoke()
                 .load_async(&mut con)
@@ -82,6 +88,12 @@ impl RedisStore {
     /// The prefix of every key of this store.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The pub/sub channel this store's changes are published on (see
+    /// [`super::publish`] for the message format).
+    pub fn channel(&self) -> &str {
+        &self.channel
     }
 
     fn connection(&self) -> ConnectionManager {
@@ -120,7 +132,8 @@ impl RedisStore {
         Op::pending_on(&self.db.runtime, work)
     }
 
-    /// `SET` each pair with one expiry and index them, in one transaction.
+    /// `SET` each pair with one expiry, publish each, and index them, in one
+    /// transaction.
     fn write_all<'a>(&'a self, entries: &[(&str, &[u8])], ttl: Option<Duration>) -> Op<'a, ()> {
         let expires_at = self.expires_at(ttl);
         let mut pipe = redis::pipe();
@@ -131,6 +144,7 @@ impl RedisStore {
                 set.arg("PXAT").arg(&expires_at);
             }
             set.ignore();
+            pipe.cmd("PUBLISH").arg(&self.channel).arg(publish::set_message(key, value)).ignore();
         }
         if !entries.is_empty() {
             let zadd = pipe.cmd("ZADD").arg(&self.index);
@@ -144,7 +158,8 @@ impl RedisStore {
     }
 
     /// Delete every key under the prefix: those written through kvhost and
-    /// any another client put there, and the index.
+    /// any another client put there, and the index; each removal is
+    /// published by the script that makes it.
     async fn clear_all(&self) -> redis::RedisResult<()> {
         let mut con = self.connection();
         let pattern = format!("{}*", glob_escape(&self.prefix));
@@ -159,7 +174,9 @@ impl RedisStore {
                 .query_async(&mut con)
                 .await?;
             if !keys.is_empty() {
-                redis::cmd("UNLINK").arg(&keys).query_async::<()>(&mut con).await?;
+                let mut clear = scripts::CLEAR.prepare_invoke();
+                clear.key(keys).arg(self.now()).arg(&self.channel).arg(&self.prefix);
+                clear.invoke_async::<()>(&mut con).await?;
             }
             if next == 0 {
                 return Ok(());
@@ -175,6 +192,7 @@ impl RedisStore {
             let (removed, last, seen): (u64, String, usize) = scripts::CLEANUP
                 .key(&self.index)
                 .arg(now)
+                .arg(&self.channel)
                 .arg(&self.prefix)
                 .arg(&min)
                 .arg(CLEANUP_BATCH)
@@ -263,6 +281,8 @@ impl Store for RedisStore {
                 .key(self.key(key))
                 .key(&self.index)
                 .arg(self.now())
+                .arg(&self.channel)
+                .arg(&self.prefix)
                 .arg(key)
                 .invoke_async(&mut con)
                 .await?;
@@ -294,6 +314,7 @@ impl Store for RedisStore {
             scripts::LIST
                 .key(&self.index)
                 .arg(self.now())
+                .arg(&self.channel)
                 .arg(&self.prefix)
                 .arg(min)
                 .arg(max)
@@ -323,6 +344,8 @@ impl Store for RedisStore {
                 .key(self.key(key))
                 .key(&self.index)
                 .arg(self.now())
+                .arg(&self.channel)
+                .arg(&self.prefix)
                 .arg(key)
                 .arg(&value)
                 .arg(expires_at)
@@ -341,6 +364,8 @@ impl Store for RedisStore {
                 .key(self.key(key))
                 .key(&self.index)
                 .arg(self.now())
+                .arg(&self.channel)
+                .arg(&self.prefix)
                 .arg(key)
                 .arg(delta)
                 .invoke_async(&mut con)
@@ -394,11 +419,16 @@ impl Store for RedisStore {
             scripts::DELETE_MANY
                 .key(&self.index)
                 .arg(self.now())
+                .arg(&self.channel)
                 .arg(&self.prefix)
                 .arg(keys)
                 .invoke_async(&mut con)
                 .await
         })
+    }
+
+    fn feed(&self) -> Option<&Feed> {
+        Some(&self.feed)
     }
 }
 

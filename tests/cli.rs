@@ -368,3 +368,29 @@ fn completions_for_bash_zsh_and_fish_know_every_command() {
     let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
     assert!(check.status.success(), "{:?}", text(&check));
 }
+
+#[test]
+fn watch_says_what_it_watches_stops_on_sigint_and_refuses_a_non_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = registry(
+        dir.path(),
+        "namespace: app\nentries:\n  - {name: db, kind: db.sql.sqlite, file: kv.db}\n  - {name: cache, kind: store.memory}\n",
+    );
+    let mut child = Command::new(kvhost_bin())
+        .args(["watch", "--config", &reg, "app:cache", "--prefix", "user:"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(first, r#"watching app:cache (local), keys starting with "user:"; Ctrl-C to stop"#);
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(rest, ["0 changes"]);
+    assert!(child.wait().unwrap().success());
+
+    let out = kvhost(&["watch", "--config", &reg, "app:db"]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("`app:db` is a db.sql.sqlite, not a store"), "{:?}", text(&out));
+}

@@ -14,6 +14,7 @@ mod roundtrips;
 mod serve;
 mod sql;
 mod startup;
+mod watch;
 
 #[global_allocator]
 static ALLOC: footprint::Counting = footprint::Counting;
@@ -26,7 +27,7 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Run only the groups whose name contains this text
-    /// (memory, footprint, cleanup, startup, sqlite, postgres, redis, serve; postgres
+    /// (memory, footprint, cleanup, startup, sqlite, postgres, redis, watch, serve; postgres
     /// includes the 1,000 waiting guests and the batches).
     #[arg(long)]
     filter: Option<String>,
@@ -66,6 +67,9 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("redis") {
         redis::run(&mut report, scale)?;
+    }
+    if wanted("watch") {
+        watch::run(&mut report, scale)?;
     }
     if wanted("serve") {
         serve::run(&mut report, scale)?;

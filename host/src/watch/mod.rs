@@ -25,3 +25,6 @@ pub use event::Event;
 pub(crate) use feed::{Change, Publisher};
 pub use feed::{Feed, QUEUE, WatchScope};
 pub use stream::Watch;
+
+#[cfg(test)]
+mod tests;

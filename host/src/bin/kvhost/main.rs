@@ -8,6 +8,7 @@ mod schema;
 #[cfg(feature = "serve")]
 mod serve;
 mod signal;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Schema(schema::SchemaArgs),
     /// List the live keys of a store, one per line.
     Keys(keys::KeysArgs),
+    /// Print a store's changes as they happen, one per line, until Ctrl-C.
+    Watch(watch::WatchArgs),
     /// Print a shell completion script, e.g. `kvhost completions bash > ~/.local/share/bash-completion/completions/kvhost`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "sql")]
         Command::Schema(args) => block_on(schema::schema(args)),
         Command::Keys(args) => block_on(keys::keys(args)),
+        Command::Watch(args) => block_on(watch::watch(args)),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,95 @@
+//! Redis restarted (SHUTDOWN, then started again with the same settings)
+//! under a watcher of a Redis store: the watcher reads that it missed
+//! changes (`Missed { count: None }`: nobody knows how many), listens again
+//! by itself once the server is back, and sees the changes made after.
+//!
+//! It restarts the server every other Redis test uses, so it is `#[ignore]`d
+//! in the main run and run alone by scripts/test.sh afterwards.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use kvhost::clock::SystemClock;
+use kvhost::redis::RedisStore;
+use kvhost::watch::Event;
+use kvhost::{Catalog, Limits};
+use kvhost_tests::backend::{connect_redis, runtime, unique_table};
+
+/// The longest wait for one change, for the watcher to listen again, or
+/// for the server to accept a write again.
+const WAIT: Duration = Duration::from_secs(30);
+
+fn raw() -> redis::RedisResult<redis::Connection> {
+    redis::Client::open("redis://127.0.0.1:6379/0")?.get_connection()
+}
+
+/// Stop Redis and start it again with the settings it ran with (as
+/// tests/redis_restart.rs does).
+fn restart_redis() {
+    let mut con = raw().expect("redis is up");
+    let mut args = vec!["--daemonize".to_owned(), "yes".to_owned()];
+    for name in ["bind", "port", "save", "appendonly", "dir", "dbfilename", "logfile"] {
+        let pair: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(&mut con).unwrap();
+        args.push(format!("--{name}"));
+        match name {
+            "bind" => args.extend(pair[1].split_whitespace().map(str::to_owned)),
+            _ => args.push(pair[1].clone()),
+        }
+    }
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut con);
+    let down = Instant::now();
+    while raw().is_ok() {
+        assert!(down.elapsed() < Duration::from_secs(30), "redis did not stop");
+        thread::sleep(Duration::from_millis(50));
+    }
+    let out = Command::new("redis-server").args(&args).output().expect("redis-server");
+    assert!(out.status.success(), "redis-server {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    while raw().and_then(|mut c| redis::cmd("PING").query::<String>(&mut c)).is_err() {
+        assert!(down.elapsed() < Duration::from_secs(60), "redis did not come back");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "restarts Redis: scripts/test.sh runs it alone, after the main suite"]
+fn a_watcher_reads_missed_across_a_redis_restart_then_sees_later_changes() {
+    let rt = runtime();
+    let db = connect_redis(&rt);
+    let prefix = format!("{}:", unique_table("kvhost-watch-restart"));
+    let store = rt.block_on(RedisStore::open("t:kv", db, &prefix, Arc::new(SystemClock))).unwrap();
+    let catalog = Catalog::new();
+    catalog.insert(Arc::new(store), Limits::default());
+    let bucket = catalog.open("t:kv").unwrap();
+    let mut watch = bucket.watch("").unwrap();
+    let next = |watch: &mut kvhost::watch::Watch| {
+        rt.block_on(async { tokio::time::timeout(WAIT, watch.next()).await })
+            .unwrap_or_else(|_| panic!("no change within {WAIT:?}"))
+            .expect("the store is running")
+    };
+
+    rt.block_on(async { tokio::time::timeout(WAIT, watch.listening()).await }).expect("listens");
+    rt.block_on(bucket.set("before", "1", None)).unwrap();
+    assert_eq!(next(&mut watch), Event::Set { key: "before".into(), value: b"1".to_vec() });
+
+    restart_redis();
+    assert_eq!(next(&mut watch), Event::Missed { count: None }, "the lost connection is reported");
+    rt.block_on(async { tokio::time::timeout(WAIT, watch.listening()).await })
+        .expect("the watcher listens again by itself once Redis is back");
+    assert!(watch.is_listening());
+
+    // The store's own connection reconnects on demand: its first writes may
+    // still fail as unavailable.
+    let started = Instant::now();
+    let mut refused = 0;
+    while let Err(e) = rt.block_on(bucket.set("after", "2", None)) {
+        assert!(started.elapsed() < WAIT, "no write accepted within {WAIT:?} after the restart: {e}");
+        refused += 1;
+    }
+    assert_eq!(next(&mut watch), Event::Set { key: "after".into(), value: b"2".to_vec() });
+    rt.block_on(bucket.delete("after")).unwrap();
+    assert_eq!(next(&mut watch), Event::Delete { key: "after".into() });
+    println!("after the restart: {refused} writes refused before the first was accepted; the watcher resumed");
+    rt.block_on(bucket.clear()).unwrap();
+}

@@ -35,9 +35,14 @@ const CLEAR_BATCH: usize = 1000;
 ///   value; `info().versioned` is false.
 /// - Conditional puts, increments and deletes are Lua scripts, atomic across
 ///   every host that shares the store.
-/// - Every write publishes its change on the store's channel in the same
-///   transaction or script, and watchers on every host that shares the store
-///   see it ([`crate::watch::WatchScope::Shared`]; see [`super::publish`]).
+/// - Every write publishes its change with `PUBLISH` in the same transaction
+///   or script, so watchers on every host that shares the store see it, in
+///   the order the server ran the writes ([`crate::watch::WatchScope::Shared`]).
+///   The channel is `<prefix>__kvhost_watch:<database>` ([`RedisStore::channel`]);
+///   a message is `s<key>\0<value>` for a set and `d<key>` for a delete
+///   (the key without the prefix). An entry that Redis expires by itself is
+///   reported when kvhost next finds it gone from the listing index (cleanup,
+///   a listing, a delete), not when Redis drops it.
 pub struct RedisStore {
     db: Arc<RedisDatabase>,
     prefix: String,
@@ -90,8 +95,8 @@ impl RedisStore {
         &self.prefix
     }
 
-    /// The pub/sub channel this store's changes are published on (see
-    /// [`super::publish`] for the message format).
+    /// The pub/sub channel this store's changes are published on:
+    /// `redis-cli SUBSCRIBE <channel>` shows them.
     pub fn channel(&self) -> &str {
         &self.channel
     }

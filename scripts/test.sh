@@ -3,8 +3,8 @@
 # and end-to-end (real guests) tests, then the PostgreSQL and Redis restart
 # tests and the README's getting-started commands alone, one at a time.
 # First it installs what is missing and starts the services
-# (scripts/setup.sh) and runs the Python and JavaScript SDKs' own checks
-# (scripts/sdk-checks.sh); last it runs the kvhost serve vs wasmtime serve
+# (scripts/setup.sh), checks formatting and clippy's lints, and runs the
+# Python and JavaScript SDKs' own checks (scripts/sdk-checks.sh); last it runs the kvhost serve vs wasmtime serve
 # comparison in its quick form.
 #
 # A test whose database or toolchain is missing fails, saying how to get it.
@@ -62,6 +62,10 @@ if [ "${KVHOST_SKIP_SETUP:-}" = 1 ]; then
 else
     ./scripts/setup.sh
 fi
+# The habits the code keeps: formatted, and no clippy warnings.
+echo "== cargo fmt --check, cargo clippy -D warnings"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 wit_skipped=""
 if skipping wasm-tools; then
     wit_skipped="the check that wit-package/ matches wit/ (it runs wasm-tools)"

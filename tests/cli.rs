@@ -394,3 +394,45 @@ fn watch_says_what_it_watches_stops_on_sigint_and_refuses_a_non_store() {
     assert!(!out.status.success());
     assert!(text(&out).1.contains("`app:db` is a db.sql.sqlite, not a store"), "{:?}", text(&out));
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `kvhost check FILE | head -1`: the rest of the output meets a closed pipe.
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("namespace: app\nentries:\n");
+    for i in 0..5000 {
+        body.push_str(&format!("  - {{name: s{i}, kind: store.memory}}\n"));
+    }
+    let reg = registry(dir.path(), &body);
+    let mut child =
+        Command::new(kvhost_bin()).args(["check", &reg]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert_eq!(first, "ok: 5000 entries\n");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn a_registry_nested_too_deep_is_refused_at_once_saying_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.yaml");
+    std::fs::write(&file, "[".repeat(3 << 20)).unwrap();
+    let out = kvhost(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("hostile.yaml: nesting deeper than 64 levels at line 1, column 65"), "{stderr}");
+}
+
+#[test]
+fn logs_carry_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let out = Command::new(kvhost_bin())
+        .args(["run", rust_guest().to_str().unwrap(), "set", "k", "v"])
+        .env("RUST_LOG", "kvhost=debug")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("DEBUG"), "debug logs were written: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escapes: {stderr:?}");
+}

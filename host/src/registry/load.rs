@@ -57,6 +57,7 @@ pub(crate) fn parse_file(file: &Path, text: &str) -> Parsed {
 
 fn parse_file_inner(file: &Path, text: &str) -> Result<Parsed, ConfigError> {
     let top_at = Location { file: file.to_owned(), entry: None };
+    super::depth::check(text).map_err(|e| top_at.error(None, e))?;
     let doc: Value = serde_yaml::from_str(text).map_err(|e| top_at.error(None, format!("not valid YAML: {e}")))?;
     let mut top = Fields::new(doc, top_at.clone(), "")?;
     let header = (|| {

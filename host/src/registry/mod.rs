@@ -12,6 +12,7 @@
 //!       auto_start: true
 //! ```
 
+mod depth;
 mod entry;
 mod graph;
 mod kind;
@@ -47,11 +48,9 @@ impl Registry {
         }
         let mut sources = Vec::new();
         for file in files {
-            match std::fs::read_to_string(&file) {
+            match depth::read(&file) {
                 Ok(text) => sources.push((file, text)),
-                Err(e) => {
-                    errors.push(ConfigError { file, entry: None, field: None, message: format!("cannot read: {e}") })
-                }
+                Err(e) => errors.push(ConfigError { file, entry: None, field: None, message: e }),
             }
         }
         match Self::from_sources(sources.iter().map(|(f, t)| (f.as_path(), t.as_str()))) {

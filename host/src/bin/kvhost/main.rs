@@ -10,6 +10,7 @@ mod serve;
 mod signal;
 mod watch;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,6 +56,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
+        // Colour for people, plain text for files and pipes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -73,11 +76,17 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A reader that stopped early (`kvhost keys ... | head`) is not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// Run a command's future on a multi-thread runtime.
@@ -88,9 +97,10 @@ fn block_on(command: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::
 fn check(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     match Registry::load(paths) {
         Ok(r) => {
-            println!("ok: {} entries", r.entries().len());
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "ok: {} entries", r.entries().len())?;
             for e in r.entries() {
-                println!("  {} ({})", e.id, e.kind.name());
+                writeln!(out, "  {} ({})", e.id, e.kind.name())?;
             }
             Ok(ExitCode::SUCCESS)
         }

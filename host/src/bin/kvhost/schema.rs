@@ -60,7 +60,7 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
             version: args.version_column,
         };
         names.validate()?;
-        print(&dialect.schema(&names, args.max_key_bytes));
+        print(&dialect.schema(&names, args.max_key_bytes))?;
         return Ok(ExitCode::SUCCESS);
     }
     let id = args.store.context("give STORE_ID with --config")?;
@@ -78,7 +78,7 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     };
     let ddl = db.dialect.schema(table, store.limits().max_key_bytes);
     if !args.apply {
-        print(&ddl);
+        print(&ddl)?;
         return Ok(ExitCode::SUCCESS);
     }
     if matches!(db.target, DatabaseTarget::Sqlite { file: None }) {
@@ -93,16 +93,17 @@ pub async fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
     let result = sql.execute_ddl(&ddl).await;
     host.shutdown().await;
     result?;
-    if existed {
-        println!("table {} was already in {database}; its expiry index is there too", table.table);
+    let done = if existed {
+        format!("table {} was already in {database}; its expiry index is there too", table.table)
     } else {
-        println!("created table {} and its expiry index in {database}", table.table);
-    }
+        format!("created table {} and its expiry index in {database}", table.table)
+    };
+    std::io::Write::write_all(&mut std::io::stdout(), format!("{done}\n").as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print(ddl: &[String]) {
-    for statement in ddl {
-        println!("{statement};");
-    }
+fn print(ddl: &[String]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    ddl.iter().try_for_each(|statement| writeln!(out, "{statement};"))
 }

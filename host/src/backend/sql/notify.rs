@@ -39,6 +39,8 @@
 //! (a set of a large value), `d<key bytes>:<key>` (a delete), `o` (changes
 //! that could not be named).
 
+#![cfg_attr(not(feature = "postgres"), allow(dead_code))]
+
 use base64::Engine as _;
 
 use super::TableNames;

@@ -103,6 +103,7 @@ impl SqlStore {
         };
         #[cfg(feature = "postgres")]
         let listener = super::listen::Task::default();
+        #[allow(unused_labels)] // without the postgres feature
         let (feed, publish) = 'feed: {
             #[cfg(feature = "postgres")]
             #[allow(irrefutable_let_patterns)]

@@ -96,9 +96,10 @@ else
     cargo +"$MIRI_TOOLCHAIN" miri test --quiet -p kvhost --lib --no-default-features -- backend::memory
 fi
 cargo nextest run --workspace --release --no-fail-fast "${filter[@]}" "$@"
-# One at a time: the restart tests restart servers the others use, and the
+# One at a time: the restart tests (watch_sql has one) restart servers the others use, and the
 # README's getting-started commands run `cargo install` in this target folder.
-cargo nextest run --release -p kvhost-tests --test pg_restart --test redis_restart --test watch_redis_restart --test readme --run-ignored only \
+cargo nextest run --release -p kvhost-tests --test pg_restart --test redis_restart --test watch_redis_restart --test watch_sql \
+    --test readme --run-ignored only \
     --test-threads 1 --no-tests warn "${filter[@]}"
 # The crates as published: each packaged alone and built from the package.
 cargo publish --dry-run --quiet --allow-dirty -p kvhost-guest

@@ -9,6 +9,7 @@ use sqlx::Row as _;
 #[cfg(feature = "postgres")]
 use super::database::Pool;
 use super::database::with_pool;
+use super::local::{self, Removed};
 use super::store::SqlStore;
 use crate::error::Result;
 
@@ -82,7 +83,8 @@ impl SqlStore {
                     Some(v) => q.bind(vec![v; order.len()]),
                     None => q,
                 };
-                return q.execute(p).await.map(drop);
+                q.execute(p).await?;
+                return Ok(());
             }
             with_pool!(&self.db.pool, p => {
                 let mut tx = p.begin().await?;
@@ -96,7 +98,11 @@ impl SqlStore {
                 tx.commit().await
             })
         };
-        written.await.map_err(|e| self.err(e))
+        written.await.map_err(|e| self.err(e))?;
+        for k in &order {
+            self.published_set(k, last[k]);
+        }
+        Ok(())
     }
 
     pub(super) async fn batch_delete(&self, keys: &[String]) -> Result<u64> {
@@ -106,28 +112,53 @@ impl SqlStore {
             return Ok(0);
         }
         let dialect = self.db.dialect();
+        let removed = self.removed();
+        // The keys removed, when watchers need them (RETURNING), else how many.
         let deleted = async {
             #[cfg(feature = "postgres")]
             #[allow(irrefutable_let_patterns)]
             if let Pool::Postgres(p) = &self.db.pool {
-                return sqlx::query(self.sql.delete_any.clone())
-                    .bind(&wanted)
-                    .bind(now)
-                    .execute(p)
-                    .await
-                    .map(|r| r.rows_affected());
+                if removed == Removed::Returning {
+                    let q = sqlx::query(self.returning(&self.sql.delete_any)).bind(&wanted).bind(now);
+                    return Ok(Gone::Keys(local::keys(&q.fetch_all(p).await?)?));
+                }
+                let q = sqlx::query(self.sql.delete_any.clone()).bind(&wanted).bind(now);
+                return q.execute(p).await.map(|r| Gone::Count(r.rows_affected()));
             }
             with_pool!(&self.db.pool, p => {
                 let mut tx = p.begin().await?;
-                let mut n = 0;
+                let (mut n, mut keys) = (0, Vec::new());
                 for chunk in wanted.chunks(CHUNK) {
-                    let q = chunk.iter().fold(sqlx::query(dialect.delete_in(&self.names, chunk.len())), |q, k| q.bind(*k));
-                    n += q.bind(now).execute(&mut *tx).await?.rows_affected();
+                    let sql = dialect.delete_in(&self.names, chunk.len());
+                    if removed == Removed::Returning {
+                        let q = chunk.iter().fold(sqlx::query(self.returning(&sql)), |q, k| q.bind(*k));
+                        keys.extend(local::keys(&q.bind(now).fetch_all(&mut *tx).await?)?);
+                    } else {
+                        let q = chunk.iter().fold(sqlx::query(sql), |q, k| q.bind(*k));
+                        n += q.bind(now).execute(&mut *tx).await?.rows_affected();
+                    }
                 }
                 tx.commit().await?;
-                Ok(n)
+                Ok(if removed == Removed::Returning { Gone::Keys(keys) } else { Gone::Count(n) })
             })
         };
-        deleted.await.map_err(|e| self.err(e))
+        match deleted.await.map_err(|e| self.err(e))? {
+            Gone::Keys(keys) => {
+                self.published_deletes(keys.iter().map(String::as_str));
+                Ok(keys.len() as u64)
+            }
+            Gone::Count(n) => {
+                if removed == Removed::Missed && n > 0 {
+                    self.missed("delete-many");
+                }
+                Ok(n)
+            }
+        }
     }
+}
+
+/// What a delete-many removed: its keys when watchers need them, else how many.
+enum Gone {
+    Keys(Vec<String>),
+    Count(u64),
 }

@@ -280,7 +280,9 @@ impl Dialect {
     }
 
     /// The DDL that creates a store's table and expiry index, one statement
-    /// per element, each idempotent (`IF NOT EXISTS`).
+    /// per element, each idempotent (`IF NOT EXISTS`, `CREATE OR REPLACE`).
+    /// On PostgreSQL it also installs the trigger that publishes the table's
+    /// changes to watchers on every host (PostgreSQL 14 or later).
     pub fn schema(self, names: &TableNames, max_key_bytes: u32) -> Vec<String> {
         let (t, k, v, e) =
             (self.quote(&names.table), self.quote(&names.key), self.quote(&names.value), self.quote(&names.expires_at));
@@ -295,7 +297,10 @@ impl Dialect {
                     "CREATE TABLE IF NOT EXISTS {t} (\n    {k} VARCHAR({max_key_bytes}) PRIMARY KEY,\n    {v} BYTEA NOT NULL,\n    {e} BIGINT{ver_pg}\n)"
                 ),
                 format!("CREATE INDEX IF NOT EXISTS {i} ON {t} ({e}) WHERE {e} IS NOT NULL"),
-            ],
+            ]
+            .into_iter()
+            .chain(super::notify::ddl(names))
+            .collect(),
             // VARBINARY keys compare byte for byte: MySQL's text collations
             // would fold case and ignore trailing spaces.
             Self::Mysql => vec![format!(
@@ -344,8 +349,10 @@ mod tests {
     #[test]
     fn schema_matches_the_seed_for_postgres() {
         let ddl = Dialect::Postgres.schema(&TableNames::new("kv_store"), 255);
+        assert!(ddl[2].starts_with("CREATE OR REPLACE FUNCTION \"kvhost_watch_kv_store\"()"), "{}", ddl[2]);
+        assert_eq!(ddl.len(), 5, "table, index, trigger function, row trigger, truncate trigger");
         assert_eq!(
-            ddl,
+            &ddl[..2],
             [
                 "CREATE TABLE IF NOT EXISTS \"kv_store\" (\n    \"key\" VARCHAR(255) PRIMARY KEY,\n    \"value\" BYTEA NOT NULL,\n    \"expires_at\" BIGINT\n)",
                 "CREATE INDEX IF NOT EXISTS \"idx_kv_store_expires_at\" ON \"kv_store\" (\"expires_at\") WHERE \"expires_at\" IS NOT NULL",

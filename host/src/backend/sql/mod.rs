@@ -2,11 +2,21 @@
 //!
 //! Table and column names are validated by [`valid_identifier`] and quoted for
 //! the dialect; keys, values and times are always bound parameters.
+//!
+//! Watching ([`crate::watch`]): on PostgreSQL a trigger on the table
+//! publishes every change with NOTIFY in the writing transaction, and the
+//! store listens for them (`shared`; see `notify.rs` and `listen.rs`); on
+//! SQLite and MySQL/MariaDB, or on PostgreSQL when the trigger cannot be
+//! installed, the store publishes its own writes (`local`; see `local.rs`).
 
 mod batch;
 mod config;
 mod database;
 mod dialect;
+#[cfg(feature = "postgres")]
+mod listen;
+mod local;
+mod notify;
 mod store;
 
 #[cfg(feature = "mysql")]

@@ -9,10 +9,12 @@ use sqlx::Row as _;
 use super::TableNames;
 use super::database::{SqlDatabase, with_pool};
 use super::dialect::{CLEANUP_BATCH, Statements};
+use super::local::{self, Publish, Removed};
 use super::value_version;
 use crate::backend::clock::SharedClock;
 use crate::backend::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
+use crate::watch::Feed;
 
 /// A store kept in one SQL table: key, value, and `expires_at` in Unix
 /// milliseconds (NULL = never). Every operation is one statement, so one
@@ -24,6 +26,22 @@ pub struct SqlStore {
     pub(super) sql: Statements,
     clock: SharedClock,
     info: StoreInfo,
+    /// Where this store's changes go (see [`crate::watch`]).
+    pub(super) feed: Feed,
+    /// Who publishes them: the PostgreSQL trigger, or this store.
+    pub(super) publish: Publish,
+    /// The PostgreSQL listener task, once started.
+    #[cfg(feature = "postgres")]
+    listener: super::listen::Task,
+}
+
+impl Drop for SqlStore {
+    fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
+        if let Some(task) = self.listener.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            task.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -83,7 +101,31 @@ impl SqlStore {
             durable: !db.is_in_memory(),
             versioned: names.version.is_some(),
         };
-        Ok(Self { db, names: names.clone(), sql, clock, info })
+        #[cfg(feature = "postgres")]
+        let listener = super::listen::Task::default();
+        #[allow(unused_labels)] // without the postgres feature
+        let (feed, publish) = 'feed: {
+            #[cfg(feature = "postgres")]
+            #[allow(irrefutable_let_patterns)]
+            if let super::database::Pool::Postgres(pool) = &db.pool
+                && super::listen::install(id, db.id(), pool, names).await
+            {
+                let listen = super::listen::Listen::new(id, names, pool);
+                break 'feed (super::listen::feed(listen, db.handle().clone(), listener.clone()), Publish::Trigger);
+            }
+            (Feed::local(), Publish::Local { returning: local::supports_returning(&db).await })
+        };
+        Ok(Self {
+            db,
+            names: names.clone(),
+            sql,
+            clock,
+            info,
+            feed,
+            publish,
+            #[cfg(feature = "postgres")]
+            listener,
+        })
     }
 
     pub(super) fn now(&self) -> i64 {
@@ -179,6 +221,7 @@ impl SqlStore {
                     };
                     write.execute(&mut *tx).await?;
                     tx.commit().await?;
+                    self.published_set(key, &value);
                     Ok((out, if versioned { new_version as u64 } else { value_version(&value) }))
                 })
             }
@@ -278,14 +321,20 @@ impl Store for SqlStore {
                 let q = sqlx::query(self.sql.set.clone()).bind(key).bind(&value[..]).bind(expires);
                 let q = match version { Some(v) => q.bind(v), None => q };
                 q.execute(p).await.map(|_| ())
-            })
+            })?;
+            self.published_set(key, &value);
+            Ok(())
         })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let now = self.now();
         self.op(async move {
-            with_pool!(&self.db.pool, p => sqlx::query(self.sql.delete.clone()).bind(key).bind(now).execute(p).await.map(|r| r.rows_affected() > 0))
+            let removed = with_pool!(&self.db.pool, p => sqlx::query(self.sql.delete.clone()).bind(key).bind(now).execute(p).await.map(|r| r.rows_affected() > 0))?;
+            if removed {
+                self.published_deletes([key]);
+            }
+            Ok(removed)
         })
     }
 
@@ -297,8 +346,18 @@ impl Store for SqlStore {
     }
 
     fn clear(&self) -> Op<'_, ()> {
+        let removed = self.removed();
         self.op(async move {
-            with_pool!(&self.db.pool, p => sqlx::query(self.sql.clear.clone()).execute(p).await.map(|_| ()))
+            if removed == Removed::Returning {
+                let keys = with_pool!(&self.db.pool, p => sqlx::query(self.returning(&self.sql.clear)).fetch_all(p).await.and_then(|r| local::keys(&r)))?;
+                self.published_deletes(keys.iter().map(String::as_str));
+                return Ok(());
+            }
+            with_pool!(&self.db.pool, p => sqlx::query(self.sql.clear.clone()).execute(p).await.map(|_| ()))?;
+            if removed == Removed::Missed {
+                self.missed("clear");
+            }
+            Ok(())
         })
     }
 
@@ -308,7 +367,18 @@ impl Store for SqlStore {
             let mut total = 0;
             loop {
                 // Small batches, each its own statement: no long lock on the table.
-                let n = with_pool!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+                let removed = self.removed();
+                let n = if removed == Removed::Returning {
+                    let keys = with_pool!(&self.db.pool, p => sqlx::query(self.returning(&self.sql.cleanup)).bind(now).fetch_all(p).await.and_then(|r| local::keys(&r)))?;
+                    self.published_deletes(keys.iter().map(String::as_str));
+                    keys.len() as u64
+                } else {
+                    let n = with_pool!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+                    if removed == Removed::Missed && n > 0 {
+                        self.missed("the cleanup of expired entries");
+                    }
+                    n
+                };
                 total += n;
                 if n < CLEANUP_BATCH {
                     return Ok(total);
@@ -386,5 +456,9 @@ impl Store for SqlStore {
 
     fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
         self.op_mapped(self.batch_delete(keys))
+    }
+
+    fn feed(&self) -> Option<&Feed> {
+        Some(&self.feed)
     }
 }

@@ -22,7 +22,7 @@ mod feed;
 mod stream;
 
 pub use event::Event;
-pub(crate) use feed::{Change, Publisher};
+pub(crate) use feed::Publisher;
 pub use feed::{Feed, QUEUE, WatchScope};
 pub use stream::Watch;
 

@@ -42,7 +42,7 @@ pub use self::http::{HttpPrepared, HttpResponse};
 pub use self::limits::GuestLimits;
 pub use self::memory_budget::DEFAULT_MAX_MEMORY;
 pub use self::runner::GuestRunner;
-pub use self::watcher::{CallOutcome, WatcherPrepared};
+pub use self::watcher::{CallOutcome, WatcherContext, WatcherPrepared};
 
 /// How many instances of an HTTP guest `kvhost serve` and a registry's HTTP
 /// and watcher components keep alive at once (the size of a [`GuestRunner::pooled`]),

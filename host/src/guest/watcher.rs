@@ -91,6 +91,21 @@ impl CallOutcome {
     }
 }
 
+/// What every call of one watcher component runs with.
+#[derive(Debug, Clone)]
+pub struct WatcherContext {
+    /// The component's name (its registry ID), in logs, errors and metrics.
+    pub name: String,
+    /// Environment variables each instance sees.
+    pub env: Vec<(String, String)>,
+    /// The stores each instance may open.
+    pub kv: KvCtx,
+    /// Memory and time limits of each call.
+    pub limits: GuestLimits,
+    /// Where calls are counted (`kvhost_watcher_calls_total`), if anywhere.
+    pub metrics: Option<Metrics>,
+}
+
 impl WatcherPrepared {
     /// The `wasi:keyvalue` draft the component exports its watcher in:
     /// `0.2.0-draft2` or `0.2.0-draft`.
@@ -105,20 +120,17 @@ impl WatcherPrepared {
     /// store stopped) or `stop` resolves (checked between calls, so a call in
     /// flight finishes), one change at a time, each with `bucket` (the
     /// watched store under the guest's grant). A failed call is logged
-    /// (naming `component`, store and key) and counted in `metrics`; missed
-    /// changes are logged.
-    #[allow(clippy::too_many_arguments)]
+    /// (naming the component, store and key) and counted; missed changes
+    /// are logged.
     pub async fn deliver(
         &self,
         runner: &GuestRunner,
-        component: &str,
-        kv: &KvCtx,
+        cx: &WatcherContext,
         bucket: &Bucket,
         mut watch: Watch,
-        limits: &GuestLimits,
-        metrics: Option<&Metrics>,
         stop: impl std::future::Future<Output = ()>,
     ) {
+        let component = cx.name.as_str();
         let store = watch.store().to_owned();
         let mut stop = std::pin::pin!(stop);
         loop {
@@ -136,7 +148,7 @@ impl WatcherPrepared {
                 tracing::warn!(component, %store, "watcher missed {count} changes (it fell behind, or the store's connection was lost)");
                 continue;
             }
-            let outcome = match runner.call_watcher(self, component, kv.clone(), bucket.clone(), &event, limits).await {
+            let outcome = match runner.call_watcher(self, cx, bucket.clone(), &event).await {
                 Ok(()) => CallOutcome::Ok,
                 Err((outcome, e)) => {
                     let key = event.key().unwrap_or_default();
@@ -144,7 +156,7 @@ impl WatcherPrepared {
                     outcome
                 }
             };
-            if let Some(m) = metrics {
+            if let Some(m) = &cx.metrics {
                 m.watcher_call(component, outcome.as_str());
             }
         }
@@ -165,27 +177,27 @@ impl GuestRunner {
         Err(diagnose::not_runnable(&self.engine, component, "wasi:keyvalue/watcher@0.2.0-draft2 (or @0.2.0-draft)"))
     }
 
-    /// Call `on-set` or `on-delete` of a fresh instance of `guest` (named
-    /// `name` in errors) that may open the stores `kv` grants, within
-    /// `limits`, with `bucket` as the changed store. [`Event::Missed`]
-    /// calls nothing. On failure, how it failed and why.
+    /// Call `on-set` or `on-delete` of a fresh instance of `guest` that may
+    /// open the stores `cx.kv` grants, within `cx.limits`, with `bucket` as
+    /// the changed store. [`Event::Missed`] calls nothing. On failure, how
+    /// it failed and why. (Not counted in `cx.metrics`: that is
+    /// [`WatcherPrepared::deliver`]'s.)
     pub async fn call_watcher(
         &self,
         guest: &WatcherPrepared,
-        name: &str,
-        kv: KvCtx,
+        cx: &WatcherContext,
         bucket: Bucket,
         event: &Event,
-        limits: &GuestLimits,
     ) -> Result<(), (CallOutcome, anyhow::Error)> {
+        let name = cx.name.as_str();
         let (key, value) = match event {
             Event::Set { key, value } => (key.as_str(), Some(value.as_slice())),
             Event::Delete { key } => (key.as_str(), None),
             _ => return Ok(()),
         };
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdout().inherit_stderr();
-        let (mut store, watchdog) = self.instance(wasi.build(), kv, limits).await;
+        wasi.inherit_stdout().inherit_stderr().envs(&cx.env);
+        let (mut store, watchdog) = self.instance(wasi.build(), cx.kv.clone(), &cx.limits).await;
         let handle: Resource<Bucket> = match store.data_mut().table.push(bucket) {
             Ok(h) => h,
             Err(e) => return Err((CallOutcome::Trap, anyhow::anyhow!("cannot hand the bucket to {name}: {e}"))),

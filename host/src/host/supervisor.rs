@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use super::Host;
 use super::status::{EntryState, HostStatus};
 use crate::access::KvCtx;
-use crate::guest::{GuestRun, GuestRunner, Stdio};
+use crate::guest::{GuestRun, GuestRunner, Stdio, WatcherContext};
 use crate::metrics::Metrics;
 use crate::registry::{ComponentConfig, Kind};
 
@@ -198,16 +198,21 @@ impl Job {
         })?;
         tracing::info!(id = %self.id, draft = guest.draft(), "watching");
         self.status.set(&self.id, EntryState::Watching);
-        let job = Arc::new(self);
+        let cx = Arc::new(WatcherContext {
+            name: self.id.clone(),
+            env: self.cfg.env.clone().into_iter().collect(),
+            kv: self.kv.clone(),
+            limits: self.cfg.limits,
+            metrics: self.metrics.clone(),
+        });
         let mut tasks = tokio::task::JoinSet::new();
         for (bucket, watch) in watches {
-            let (job, guest, mut shutdown) = (job.clone(), guest.clone(), shutdown.clone());
+            let (runner, cx, guest, mut shutdown) = (self.runner.clone(), cx.clone(), guest.clone(), shutdown.clone());
             tasks.spawn(async move {
                 let stop = async move {
                     let _ = shutdown.wait_for(|stop| *stop).await;
                 };
-                let metrics = job.metrics.as_ref();
-                guest.deliver(&job.runner, &job.id, &job.kv, &bucket, watch, &job.cfg.limits, metrics, stop).await;
+                guest.deliver(&runner, &cx, &bucket, watch, stop).await;
             });
         }
         let stopped = tokio::select! {
@@ -220,8 +225,8 @@ impl Job {
         // Calls in flight get the stop_timeout; after it the runner is
         // interrupted (once every server and watcher has let go).
         let drained = async { while tasks.join_next().await.is_some() {} };
-        if tokio::time::timeout(job.stop_timeout, drained).await.is_err() {
-            tracing::warn!(id = %job.id, "watcher calls did not finish within stop_timeout; interrupting them");
+        if tokio::time::timeout(self.stop_timeout, drained).await.is_err() {
+            tracing::warn!(id = %self.id, "watcher calls did not finish within stop_timeout; interrupting them");
         }
         drop(serving);
         while tasks.join_next().await.is_some() {}

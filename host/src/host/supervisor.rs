@@ -83,7 +83,18 @@ pub(super) async fn run_components(
     for job in jobs {
         job.status.set(&job.id, EntryState::Starting);
         let (id, shutdown, serving) = (job.id.clone(), shutdown.clone(), serving.clone());
-        tasks.push((id, tokio::spawn(job.run(shutdown, serving))));
+        // Its last state is set as soon as it ends, not when the tasks
+        // before it end: a command beside a server or watcher has finished
+        // for everyone watching the status.
+        let (status, ended_id) = (job.status.clone(), id.clone());
+        tasks.push((
+            id,
+            tokio::spawn(async move {
+                let state = job.run(shutdown, serving).await;
+                status.set(&ended_id, state.clone());
+                state
+            }),
+        ));
     }
     drop(serving);
     let mut shutdown = shutdown;

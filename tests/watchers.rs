@@ -354,9 +354,9 @@ async fn a_component_that_requires_a_watcher_starts_once_it_listens() {
     let running = Running::start(&yaml, &rust_watcher()).await;
     let status = running.host.status();
     eventually("users finished", async || status.get("app:users").is_some_and(|s| s.is_over())).await;
-    assert_eq!(status.get("app:users"), Some(EntryState::Finished(0)));
+    assert_eq!(status.get("app:users"), Some(EntryState::Finished(0)), "{status:?}");
     let kv = running.store("app:kv");
-    assert_eq!(audit_count(&kv, "audit:").await, 4);
+    assert_eq!(audit_count(&kv, "audit:").await, 4, "{:?}", dump(&kv, "").await);
     let exits = running.stop().await;
     assert!(exits.iter().all(ComponentExit::succeeded), "{exits:?}");
 }

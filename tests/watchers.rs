@@ -233,7 +233,8 @@ async fn python_watcher_keeps_an_index_of_every_set_and_delete_under_its_prefix(
         dump(&kv, "").await.into_iter().filter(|(k, _)| !k.starts_with("user:")).collect();
     let expected = [("index:cy:1", "user:1"), ("shadow:1", "cy"), ("stats:deletes", "1"), ("stats:sets", "3")]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    assert_eq!(kept, expected, "sets and deletes of user: indexed, order: not seen");
+    let calls = (running.calls("ok"), running.calls("trap"), running.calls("timeout"));
+    assert_eq!(kept, expected, "sets and deletes of user: indexed, order: not seen; (ok, trap, timeout) = {calls:?}");
     assert_eq!(running.calls("ok"), 4);
     running.stop().await;
 }

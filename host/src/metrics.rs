@@ -1,5 +1,5 @@
-//! Prometheus metrics: store operations, watchers' changes and HTTP requests, as text for a
-//! `/metrics` endpoint.
+//! Prometheus metrics: store operations, watchers' changes and calls, and
+//! HTTP requests, as text for a `/metrics` endpoint.
 //!
 //! Recording is off until a [`Metrics`] is given to a catalog
 //! ([`crate::Catalog::with_metrics`], [`crate::HostBuilder::metrics`]) or an
@@ -28,6 +28,7 @@ struct Inner {
     store_seconds: Family<StoreOpLabels, Histogram, fn() -> Histogram>,
     store_entries: Family<StoreLabels, Gauge>,
     watch_events: Family<WatchLabels, Counter>,
+    watcher_calls: Family<CallLabels, Counter>,
     /// Stores that count their entries, read when the metrics are encoded.
     counted: Mutex<Vec<(String, Weak<dyn Store>)>>,
     // Recorded by HTTP servers (the `serve` feature); registered either way.
@@ -60,6 +61,12 @@ struct StoreLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WatchLabels {
     store: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    component: String,
     outcome: &'static str,
 }
 
@@ -99,6 +106,7 @@ impl Metrics {
         let store_seconds = Family::new_with_constructor(latency as fn() -> Histogram);
         let store_entries = Family::default();
         let watch_events = Family::default();
+        let watcher_calls = Family::default();
         let http_requests = Family::default();
         let http_in_flight = Family::default();
         let http_seconds = Family::new_with_constructor(latency as fn() -> Histogram);
@@ -119,6 +127,12 @@ impl Metrics {
              and losses of a store's server connection (lost)",
             watch_events.clone(),
         );
+        registry.register(
+            "watcher_calls",
+            "Calls of watcher components (on-set, on-delete), by component and outcome: ok, trap, timeout, \
+             interrupted",
+            watcher_calls.clone(),
+        );
         registry.register("http_requests", "HTTP requests answered, by component and status", http_requests.clone());
         registry.register("http_requests_in_flight", "HTTP requests being answered now", http_in_flight.clone());
         registry.register(
@@ -132,6 +146,7 @@ impl Metrics {
             store_seconds,
             store_entries,
             watch_events,
+            watcher_calls,
             counted: Mutex::new(Vec::new()),
             http_requests,
             http_in_flight,
@@ -178,6 +193,11 @@ impl Metrics {
     /// `n` changes of `store` had this `outcome` for a watcher.
     pub(crate) fn watch_event(&self, store: &str, outcome: &'static str, n: u64) {
         self.0.watch_events.get_or_create(&WatchLabels { store: store.to_owned(), outcome }).inc_by(n);
+    }
+
+    /// One call of watcher `component` ended with `outcome`.
+    pub(crate) fn watcher_call(&self, component: &str, outcome: &'static str) {
+        self.0.watcher_calls.get_or_create(&CallLabels { component: component.to_owned(), outcome }).inc();
     }
 
     /// A request to `component` begins: counted in flight until the

@@ -26,6 +26,9 @@ pub enum Lang {
     /// guest-examples/javascript-sdk, componentize-qjs with the kvhost-guest
     /// JavaScript SDK (guest-sdk-js).
     JavaScriptSdk,
+    /// guest-examples/python-watcher, componentize-py: a
+    /// `wasi:keyvalue/watcher` (world watch-service of draft2).
+    PythonWatcher,
 }
 
 impl Lang {
@@ -38,13 +41,14 @@ impl Lang {
             Lang::PythonHttp => "python-http",
             Lang::PythonSdk => "python-sdk",
             Lang::JavaScriptSdk => "javascript-sdk",
+            Lang::PythonWatcher => "python-watcher",
         }
     }
 
     /// The toolchain that builds it.
     pub fn need(self) -> Need {
         match self {
-            Lang::Python | Lang::PythonHttp | Lang::PythonSdk => Need::Python,
+            Lang::Python | Lang::PythonHttp | Lang::PythonSdk | Lang::PythonWatcher => Need::Python,
             Lang::JavaScript | Lang::JavaScriptSdk => Need::JavaScript,
             Lang::C => Need::C,
         }
@@ -59,6 +63,7 @@ impl Lang {
             Lang::PythonHttp => "http-kv-py",
             Lang::PythonSdk => "kvtour-py",
             Lang::JavaScriptSdk => "kvtour-js",
+            Lang::PythonWatcher => "index-watcher-py",
         }
     }
 

@@ -68,7 +68,10 @@ pub(super) fn not_runnable(engine: &Engine, component: &Component, needed: &str)
     let exports = if exports.is_empty() { "nothing".to_owned() } else { exports.join(", ") };
     let handles_http = exports.contains("wasi:http/incoming-handler");
     let runs = exports.contains("wasi:cli/run");
-    let hint = if needed.starts_with("wasi:cli/run") && handles_http {
+    let hint = if needed.starts_with("wasi:keyvalue/watcher") {
+        "a component with `watch:` must export wasi:keyvalue/watcher: build it for the world \
+         wasi:keyvalue/watch-service@0.2.0-draft2 (or @0.2.0-draft), or remove `watch:` to run it as a command"
+    } else if needed.starts_with("wasi:cli/run") && handles_http {
         "it is an HTTP handler: serve it with `kvhost serve`"
     } else if needed.starts_with("wasi:http") && runs {
         "it is a command: run it with `kvhost run`"

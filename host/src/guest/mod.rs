@@ -12,6 +12,9 @@
 //! - Commands (command.rs): [`GuestRunner::run`] with a [`GuestRun`].
 //! - HTTP handlers (http.rs): [`GuestRunner::handle`], one instance per
 //!   request.
+//! - Watchers (watcher.rs): [`GuestRunner::call_watcher`], one instance
+//!   per change to a watched store; [`WatcherPrepared::deliver`] for a
+//!   stream of them.
 //! - Limits (limits.rs, memory_budget.rs): [`GuestLimits`], the watchdog
 //!   that enforces the deadline, the memory budget.
 //! - diagnose.rs: why a component cannot run, or why a run failed, in one
@@ -30,6 +33,7 @@ mod memory_budget;
 mod runner;
 mod state;
 mod ticker;
+mod watcher;
 
 pub use self::command::{GuestOutput, GuestRun, Prepared, Stdio};
 pub use self::component_cache::{ComponentCache, Source};
@@ -38,8 +42,9 @@ pub use self::http::{HttpPrepared, HttpResponse};
 pub use self::limits::GuestLimits;
 pub use self::memory_budget::DEFAULT_MAX_MEMORY;
 pub use self::runner::GuestRunner;
+pub use self::watcher::{CallOutcome, WatcherContext, WatcherPrepared};
 
 /// How many instances of an HTTP guest `kvhost serve` and a registry's HTTP
-/// components keep alive at once (the size of a [`GuestRunner::pooled`]),
+/// and watcher components keep alive at once (the size of a [`GuestRunner::pooled`]),
 /// unless told otherwise.
 pub const DEFAULT_MAX_INSTANCES: u32 = 1000;

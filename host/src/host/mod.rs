@@ -145,10 +145,14 @@ impl Host {
     /// A runner fit for the registry's `auto_start` components: with
     /// wasmtime's pooling allocator (room for
     /// [`crate::guest::DEFAULT_MAX_INSTANCES`]) when one of them makes an
-    /// instance per event (an HTTP component, per request), else the
+    /// instance per event (an HTTP component per request, a watcher per
+    /// change), else the
     /// default allocator.
     pub fn guest_runner(&self) -> anyhow::Result<GuestRunner> {
-        let per_event = self.registry.auto_start().any(|e| matches!(&e.kind, Kind::Component(c) if c.http.is_some()));
+        let per_event = self
+            .registry
+            .auto_start()
+            .any(|e| matches!(&e.kind, Kind::Component(c) if c.http.is_some() || c.is_watcher()));
         if per_event { GuestRunner::pooled(crate::guest::DEFAULT_MAX_INSTANCES) } else { GuestRunner::new() }
     }
 
@@ -173,7 +177,10 @@ impl Host {
     /// Commands run to completion. HTTP components (`http:` in the entry)
     /// serve until `shutdown` turns true; then they stop accepting and let
     /// requests in flight finish, each within its entry's `stop_timeout`,
-    /// and after that the commands still running are interrupted.
+    /// and after that the commands still running are interrupted. Watchers
+    /// (`watch:` in the entry) are called once per change to the keys they
+    /// watch, and are ready once their watches listen; at shutdown they
+    /// stop like HTTP components.
     pub async fn run_components(
         &self,
         runner: Arc<GuestRunner>,

@@ -1,6 +1,6 @@
 //! Supervision: a registry's components run as tasks, each when the
-//! components it requires are ready; commands to their end, HTTP
-//! components until shutdown.
+//! components it requires are ready; commands to their end, HTTP and
+//! watcher components until shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use super::Host;
 use super::status::{EntryState, HostStatus};
 use crate::access::KvCtx;
-use crate::guest::{GuestRun, GuestRunner, Stdio};
+use crate::guest::{GuestRun, GuestRunner, Stdio, WatcherContext};
 use crate::metrics::Metrics;
 use crate::registry::{ComponentConfig, Kind};
 
@@ -39,12 +39,11 @@ struct Job {
     cfg: ComponentConfig,
     /// Components that must be ready first.
     requires: Vec<String>,
-    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
+    start_timeout: Duration,
     stop_timeout: Duration,
     kv: KvCtx,
     runner: Arc<GuestRunner>,
     status: HostStatus,
-    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     metrics: Option<Metrics>,
 }
 
@@ -66,6 +65,7 @@ pub(super) async fn run_components(
             id: entry.id.clone(),
             cfg: cfg.clone(),
             requires: entry.lifecycle.requires.iter().filter(|id| is_component(id)).cloned().collect(),
+            start_timeout: entry.lifecycle.start_timeout,
             stop_timeout: entry.lifecycle.stop_timeout,
             kv: host.kv_ctx(cfg),
             runner: runner.clone(),
@@ -76,14 +76,25 @@ pub(super) async fn run_components(
     let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
     host.start(&ids).await?;
 
-    // Every HTTP server holds a sender; once all are gone after a shutdown,
+    // Every HTTP server and watcher holds a sender; once all are gone after a shutdown,
     // the commands still running are interrupted.
     let (serving, mut drained) = mpsc::channel::<()>(1);
     let mut tasks = Vec::new();
     for job in jobs {
         job.status.set(&job.id, EntryState::Starting);
         let (id, shutdown, serving) = (job.id.clone(), shutdown.clone(), serving.clone());
-        tasks.push((id, tokio::spawn(job.run(shutdown, serving))));
+        // Its last state is set as soon as it ends, not when the tasks
+        // before it end: a command beside a server or watcher has finished
+        // for everyone watching the status.
+        let (status, ended_id) = (job.status.clone(), id.clone());
+        tasks.push((
+            id,
+            tokio::spawn(async move {
+                let state = job.run(shutdown, serving).await;
+                status.set(&ended_id, state.clone());
+                state
+            }),
+        ));
     }
     drop(serving);
     let mut shutdown = shutdown;
@@ -116,6 +127,7 @@ impl Job {
             // A build without `serve` refuses `http:` when the registry loads.
             #[cfg(feature = "serve")]
             Some(http) => self.serve(http, shutdown, serving).await,
+            _ if self.cfg.is_watcher() => self.watch(shutdown, serving).await,
             _ => {
                 drop((shutdown, serving));
                 self.run_command().await
@@ -168,6 +180,70 @@ impl Job {
             })
             .await;
         drop(serving);
+        Ok(EntryState::Stopped)
+    }
+
+    /// Watch the stores of `watch:` and call the component for each change,
+    /// until `shutdown` turns true; then let the calls in flight finish
+    /// within its `stop_timeout`. Ready ([`EntryState::Watching`]) once
+    /// every watch listens.
+    async fn watch(self, mut shutdown: watch::Receiver<bool>, serving: mpsc::Sender<()>) -> anyhow::Result<EntryState> {
+        use anyhow::Context as _;
+        let guest = self.runner.prepare_watcher(&self.runner.load_async(&self.cfg.path).await?)?;
+        let mut watches = Vec::new();
+        for (i, w) in self.cfg.watch.iter().enumerate() {
+            let bucket = self.kv.open(&w.store).with_context(|| format!("cannot open {} (watch[{i}])", w.store))?;
+            let watch = bucket.watch(&w.prefix).with_context(|| format!("cannot watch {} (watch[{i}])", w.store))?;
+            watches.push((bucket, watch));
+        }
+        let listening = async {
+            for (_, watch) in &mut watches {
+                watch.listening().await;
+            }
+        };
+        tokio::time::timeout(self.start_timeout, listening).await.map_err(|_| {
+            anyhow::anyhow!(
+                "its watches did not listen within its start_timeout ({})",
+                humantime::format_duration(self.start_timeout)
+            )
+        })?;
+        tracing::info!(id = %self.id, draft = guest.draft(), "watching");
+        self.status.set(&self.id, EntryState::Watching);
+        let cx = Arc::new(WatcherContext {
+            name: self.id.clone(),
+            env: self.cfg.env.clone().into_iter().collect(),
+            kv: self.kv.clone(),
+            limits: self.cfg.limits,
+            metrics: self.metrics.clone(),
+        });
+        let mut tasks = tokio::task::JoinSet::new();
+        for (bucket, watch) in watches {
+            let (runner, cx, guest, mut shutdown) = (self.runner.clone(), cx.clone(), guest.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                let stop = async move {
+                    let _ = shutdown.wait_for(|stop| *stop).await;
+                };
+                guest.deliver(&runner, &cx, &bucket, watch, stop).await;
+            });
+        }
+        let stopped = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => true,
+            () = async { while tasks.join_next().await.is_some() {} } => false,
+        };
+        // The deliveries end on shutdown too, maybe before this task sees it:
+        // only deliveries that ended without one mean the stores stopped.
+        if !stopped && !*shutdown.borrow() {
+            return Ok(EntryState::Failed("the stores it watches stopped".into()));
+        }
+        // Calls in flight get the stop_timeout; after it the runner is
+        // interrupted (once every server and watcher has let go).
+        let drained = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.stop_timeout, drained).await.is_err() {
+            tracing::warn!(id = %self.id, "watcher calls did not finish within stop_timeout; interrupting them");
+        }
+        drop(serving);
+        while tasks.join_next().await.is_some() {}
         Ok(EntryState::Stopped)
     }
 }

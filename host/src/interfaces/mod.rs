@@ -7,7 +7,7 @@
 //! instantiated for both bindings: the async one awaits each bucket
 //! operation, the sync one [waits](crate::Wait) for it.
 
-mod bindings;
+pub(crate) mod bindings;
 mod kvhost_store;
 mod wasi_draft;
 mod wasi_draft2;

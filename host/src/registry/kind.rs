@@ -236,6 +236,20 @@ pub struct ComponentConfig {
     /// Serve the component over HTTP (it exports `wasi:http/incoming-handler`)
     /// instead of running it as a command.
     pub http: Option<HttpConfig>,
+    /// Keys to watch: each change calls the component's
+    /// `wasi:keyvalue/watcher` export (`on-set`, `on-delete`) instead of
+    /// running it as a command.
+    pub watch: Vec<WatchConfig>,
+}
+
+/// One item of `watch:` of a `wasm.component` entry: a store the component
+/// is granted, and the keys of it to watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchConfig {
+    /// The store, as the component opens it: a granted ID or alias.
+    pub store: String,
+    /// Only keys starting with this; empty = every key the grant covers.
+    pub prefix: String,
 }
 
 /// `http:` of a `wasm.component` entry.
@@ -246,7 +260,13 @@ pub struct HttpConfig {
 }
 
 impl ComponentConfig {
-    const FIELDS: &[&str] = &["path", "stores", "default_store", "args", "env", "limits", "http"];
+    const FIELDS: &[&str] = &["path", "stores", "default_store", "args", "env", "limits", "http", "watch"];
+
+    /// Whether the component is a watcher (it has `watch:`), which runs
+    /// while the registry runs and is called once per change.
+    pub fn is_watcher(&self) -> bool {
+        !self.watch.is_empty()
+    }
 
     /// Every field is read whatever the others hold: each problem goes to
     /// `problems`, and what could be read stays for the registry's checks
@@ -281,7 +301,20 @@ impl ComponentConfig {
         if http.is_some() && !args.is_empty() {
             problems.push(f.error("args", "an HTTP component takes requests, not arguments: remove args or http"));
         }
-        Self { path, stores, default_store, args, env, limits, http }
+        let watch = keep(problems, parse_watch(f));
+        if !watch.is_empty() {
+            check_watch(f, &watch, &names, problems);
+            if http.is_some() {
+                problems.push(f.error(
+                    "watch",
+                    "a component either serves HTTP or watches stores, not both: declare two entries with the same path",
+                ));
+            }
+            if !args.is_empty() {
+                problems.push(f.error("args", "a watcher is called per change, not run with arguments: remove args"));
+            }
+        }
+        Self { path, stores, default_store, args, env, limits, http, watch }
     }
 
     fn parse_limits(f: &mut Fields) -> Result<GuestLimits> {
@@ -330,4 +363,61 @@ fn parse_grants(f: &mut Fields) -> Result<Vec<Grant>> {
         grants.push(grant);
     }
     Ok(grants)
+}
+
+/// `watch`: a list of `{store, prefix}`.
+fn parse_watch(f: &mut Fields) -> Result<Vec<WatchConfig>> {
+    use serde_yaml::Value;
+    let items = match f.take("watch") {
+        None => return Ok(Vec::new()),
+        Some(Value::Sequence(items)) => items,
+        Some(other) => {
+            let got = type_name(&other);
+            return Err(f.error("watch", format!("expected a list of {{store, prefix}}, got {got}")));
+        }
+    };
+    let mut watch = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let name = format!("watch[{i}]");
+        if !matches!(item, Value::Mapping(_)) {
+            let got = type_name(&item);
+            return Err(f.error(&name, format!("expected {{store, prefix}}, got {got}")));
+        }
+        let mut w = f.nested_value(&name, item)?;
+        let store = w.required_string("store")?;
+        let prefix = w.string("prefix")?.unwrap_or_default();
+        w.finish(&["store", "prefix"])?;
+        watch.push(WatchConfig { store, prefix });
+    }
+    Ok(watch)
+}
+
+/// Each watched store must be granted (by ID or alias, or be the default
+/// store), and its prefix lie within the grant's: a watcher sees only keys
+/// it may read.
+fn check_watch(f: &Fields, watch: &[WatchConfig], grants: &[Grant], problems: &mut Vec<ConfigError>) {
+    for (i, w) in watch.iter().enumerate() {
+        let field = format!("watch[{i}]");
+        let grant = grants.iter().find(|g| g.store == w.store || g.alias.as_deref() == Some(w.store.as_str()));
+        let Some(grant) = grant else {
+            problems.push(f.error(
+                &field,
+                format!(
+                    "store {} is not granted to this component: add it to `stores` (read access is enough)",
+                    w.store
+                ),
+            ));
+            continue;
+        };
+        if !w.prefix.starts_with(&grant.prefix) {
+            problems.push(f.error(
+                &field,
+                format!(
+                    "store {} with prefix {:?} is outside the component's grant (keys starting with {:?}); \
+                     watch a prefix that starts with {:?}",
+                    w.store, w.prefix, grant.prefix, grant.prefix
+                ),
+            ));
+        }
+    }
 }

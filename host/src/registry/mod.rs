@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::config::{ConfigError, FieldError, RegistryError, parse_duration, parse_size};
 pub use entry::{Entry, Lifecycle};
-pub use kind::{ComponentConfig, DatabaseEntry, HttpConfig, Kind, StoreEntry, kinds};
+pub use kind::{ComponentConfig, DatabaseEntry, HttpConfig, Kind, StoreEntry, WatchConfig, kinds};
 
 /// A validated set of entries from one or more YAML files.
 #[derive(Debug, Clone, Default)]

@@ -985,3 +985,70 @@ fn reports_every_problem_of_a_store_entry() {
     let fields: Vec<_> = err.errors().iter().filter_map(|e| e.field.as_deref()).collect();
     assert_eq!(fields, ["database", "cleanup_interval", "max_key_bytes", "table_name"], "{err}");
 }
+
+#[test]
+fn parses_a_watcher_component_with_default_prefix() {
+    let r = component_with("stores: [{id: app:kv, prefix: \"a/\", access: read}], watch: [{store: app:kv, prefix: \"a/x\"}, {store: app:kv, prefix: \"a/\"}]")
+        .unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    assert!(c.is_watcher());
+    assert_eq!(c.watch[0], WatchConfig { store: "app:kv".into(), prefix: "a/x".into() });
+    let r = component_with("stores: [app:kv], watch: [{store: app:kv}]").unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    assert_eq!(c.watch, [WatchConfig { store: "app:kv".into(), prefix: String::new() }]);
+    let r = component_with("stores: [app:kv]").unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    assert!(!c.is_watcher(), "a component without watch is a command");
+}
+
+#[test]
+fn a_watcher_may_watch_its_default_store_and_a_store_by_alias() {
+    assert!(component_with("default_store: app:kv, watch: [{store: app:kv}]").is_ok());
+    assert!(component_with("stores: [{id: app:kv, as: cache}], watch: [{store: cache, prefix: p}]").is_ok());
+}
+
+#[test]
+fn refuses_a_watch_outside_the_components_grant_naming_watch() {
+    component_rejects(
+        "stores: [{id: app:kv, prefix: \"a/\"}], watch: [{store: app:kv, prefix: \"b/\"}]",
+        "watch[0]",
+        "store app:kv with prefix \"b/\" is outside the component's grant (keys starting with \"a/\")",
+    );
+    // The whole store is wider than the grant too.
+    component_rejects(
+        "stores: [{id: app:kv, prefix: \"a/\"}], watch: [{store: app:kv}]",
+        "watch[0]",
+        "is outside the component's grant",
+    );
+    component_rejects("watch: [{store: app:kv}]", "watch[0]", "store app:kv is not granted to this component");
+}
+
+#[test]
+fn refuses_malformed_watch_fields_naming_them() {
+    component_rejects("stores: [app:kv], watch: app:kv", "watch", "expected a list of {store, prefix}");
+    component_rejects("stores: [app:kv], watch: [app:kv]", "watch[0]", "expected {store, prefix}");
+    component_rejects("stores: [app:kv], watch: [{prefix: a}]", "watch[0].store", "is required");
+    component_rejects("stores: [app:kv], watch: [{store: app:kv, keys: a}]", "watch[0].keys", "unknown field");
+    component_rejects(
+        "stores: [app:kv], watch: [{store: app:kv}], http: {addr: \"127.0.0.1:8081\"}",
+        "watch",
+        "either serves HTTP or watches stores",
+    );
+    component_rejects(
+        "stores: [app:kv], watch: [{store: app:kv}], args: [x]",
+        "args",
+        "a watcher is called per change",
+    );
+}
+
+#[test]
+fn a_component_may_require_a_watcher() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("g.wasm"), b"").unwrap();
+    let text = "namespace: app\nentries:\n  - {name: kv, kind: store.memory}\n  \
+                - {name: audit, kind: wasm.component, path: g.wasm, stores: [app:kv], watch: [{store: app:kv}]}\n  \
+                - {name: job, kind: wasm.component, path: g.wasm, stores: [app:kv], lifecycle: {auto_start: true, requires: [app:audit]}}\n";
+    let r = Registry::from_yaml(dir.path().join("reg.yaml"), text).unwrap();
+    let order: Vec<&str> = r.start_order(["app:job"]).iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(order, ["app:kv", "app:audit", "app:job"]);
+}

@@ -2,7 +2,8 @@
 //! the store (memory, Redis), in interleaved rounds; and the latency from a
 //! write to a watcher's receipt: memory in one process, Redis and PostgreSQL
 //! across two processes (the second is `kvhost watch --json`, reading what
-//! the first writes through its own connection).
+//! the first writes through its own connection); and from a write to a
+//! watcher guest's `on-set`, on memory in one process.
 //!
 //! Watchers drain their queues on a runtime of one worker thread beside the
 //! writer's thread: on this 2-core machine, the writer and all its watchers
@@ -60,6 +61,56 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
     cross_process_latency(report, &file, "redis", &open("r0"), 1_000 * scale)?;
     cross_process_latency(report, &file, "postgres", &open("pgkv"), 1_000 * scale)?;
     runtime.block_on(host.shutdown());
+    runtime.block_on(guest_latency(report, 1_000 * scale as usize))?;
+    Ok(())
+}
+
+/// A write's return to the watcher guest's `on-set`, on a memory store in
+/// one process: the Rust audit watcher (guest-examples/rust-watcher) watches
+/// `user:` and writes an `audit:` line from `on-set`; each round sets one
+/// `user:` key and waits, on an embedder's watch of `audit:`, for that line.
+/// This covers the queue, a fresh instance, the call and the guest's two
+/// store operations: an upper bound of the time to `on-set`. Rounds run one
+/// at a time, so no change waits behind another.
+async fn guest_latency(report: &mut Report, rounds: usize) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let watcher = kvhost_tests::build_rust_guest("rust-watcher", "kv_watcher");
+    let yaml = format!(
+        "namespace: app\nentries:\n  - {{name: kv, kind: store.memory, max_size: 0}}\n  - name: watcher\n    kind: wasm.component\n    \
+         path: {}\n    stores: [app:kv]\n    watch: [{{store: app:kv, prefix: \"user:\"}}]\n    lifecycle: {{auto_start: true}}\n",
+        watcher.display()
+    );
+    let host = Arc::new(Host::new(Registry::from_yaml("latency.yaml", &yaml)?));
+    let runner = Arc::new(host.guest_runner()?);
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn({
+        let host = host.clone();
+        async move { host.run_components(runner, shutdown).await }
+    });
+    if let Err(state) = host.status().ready("app:watcher").await {
+        anyhow::bail!("the watcher did not start: {state:?}");
+    }
+    let kv = host.catalog().open("app:kv").expect("started");
+    let mut audit = kv.watch("audit:")?;
+    let mut took = Vec::with_capacity(rounds);
+    // The first 200 rounds warm up.
+    for i in 0..rounds + 200 {
+        kv.set(&format!("user:{i}"), "v", None).await?;
+        let acked = Instant::now();
+        match tokio::time::timeout(Duration::from_secs(10), audit.next()).await {
+            Ok(Some(kvhost::watch::Event::Set { .. })) => {}
+            other => anyhow::bail!("no audit line for user:{i}: {other:?}"),
+        }
+        if i >= 200 {
+            took.push(acked.elapsed().as_nanos() as f64);
+        }
+    }
+    stop.send_replace(true);
+    task.await??;
+    if let Some(host) = Arc::into_inner(host) {
+        host.shutdown().await;
+    }
+    percentiles(report, "13.memory.write_to_guest_on_set", took, 1_000_000.0);
     Ok(())
 }
 

@@ -6,30 +6,19 @@
 //! It restarts the server every other SQL test uses, so it is `#[ignore]`d in
 //! the main run and run alone by scripts/test.sh afterwards.
 
-use std::process::Command;
 use std::sync::Arc;
 
 use kvhost::clock::SystemClock;
 use kvhost::sql::{SqlStore, TableNames};
 use kvhost::{Limits, Store, Wait};
 use kvhost_tests::backend::{connect, postgres_config, runtime, unique_table};
+use kvhost_tests::restart::restart_postgres;
 use kvhost_tests::writers::write_through_fault;
 
 /// Writes each guest must get acknowledged.
 const WRITES: u64 = 4000;
 /// Acknowledged writes of the first guest before the restart.
 const RESTART_AFTER: u64 = 500;
-
-fn pg_restart() {
-    let versions = std::fs::read_dir("/etc/postgresql").expect("PostgreSQL's /etc/postgresql");
-    let version = versions.flatten().next().expect("a PostgreSQL cluster").file_name();
-    let version = version.to_str().unwrap();
-    let out = Command::new("pg_ctlcluster")
-        .args(["--skip-systemctl-redirect", version, "main", "restart"])
-        .output()
-        .expect("pg_ctlcluster");
-    assert!(out.status.success(), "pg_ctlcluster restart failed: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 #[test]
 #[ignore = "restarts PostgreSQL: scripts/test.sh runs it alone, after the main suite"]
@@ -51,7 +40,7 @@ fn acknowledged_writes_survive_a_postgres_restart_and_writers_recover() {
     )
     .unwrap();
 
-    let results = write_through_fault(&reg, WRITES, RESTART_AFTER, pg_restart);
+    let results = write_through_fault(&reg, WRITES, RESTART_AFTER, restart_postgres);
 
     // Every acknowledged write is there, checked key by key on a fresh pool:
     // the old one's connections died with the server.

@@ -7,48 +7,14 @@
 //! It restarts the server every other Redis test uses, so it is `#[ignore]`d
 //! in the main run and run alone by scripts/test.sh afterwards.
 
-use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
-
 use kvhost_tests::backend::{connect_redis, redis_persists, runtime, unique_table};
+use kvhost_tests::restart::{redis_connection, restart_redis};
 use kvhost_tests::writers::write_through_fault;
 
 /// Writes each guest must get acknowledged.
 const WRITES: u64 = 3000;
 /// Acknowledged writes of the first guest before the restart.
 const RESTART_AFTER: u64 = 500;
-
-fn raw() -> redis::RedisResult<redis::Connection> {
-    redis::Client::open("redis://127.0.0.1:6379/0")?.get_connection()
-}
-
-/// Stop Redis and start it again with the settings it ran with.
-fn restart_redis() {
-    let mut con = raw().expect("redis is up");
-    let mut args = vec!["--daemonize".to_owned(), "yes".to_owned()];
-    for name in ["bind", "port", "save", "appendonly", "dir", "dbfilename", "logfile"] {
-        let pair: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(&mut con).unwrap();
-        args.push(format!("--{name}"));
-        match name {
-            "bind" => args.extend(pair[1].split_whitespace().map(str::to_owned)),
-            _ => args.push(pair[1].clone()),
-        }
-    }
-    // SHUTDOWN saves first if the server is configured to.
-    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut con);
-    let down = Instant::now();
-    while raw().is_ok() {
-        assert!(down.elapsed() < Duration::from_secs(30), "redis did not stop");
-        thread::sleep(Duration::from_millis(50));
-    }
-    let out = Command::new("redis-server").args(&args).output().expect("redis-server");
-    assert!(out.status.success(), "redis-server {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    while raw().and_then(|mut c| redis::cmd("PING").query::<String>(&mut c)).is_err() {
-        assert!(down.elapsed() < Duration::from_secs(60), "redis did not come back");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 #[ignore = "restarts Redis: scripts/test.sh runs it alone, after the main suite"]
@@ -68,7 +34,7 @@ fn writers_get_unavailable_while_redis_restarts_and_carry_on() {
 
     let results = write_through_fault(&reg, WRITES, RESTART_AFTER, restart_redis);
 
-    let mut con = raw().unwrap();
+    let mut con = redis_connection().unwrap();
     let (mut total_acked, mut total_errors, mut total_found) = (0, 0, 0);
     for (writer, seen) in &results {
         // What was acknowledged after the writer's last error was written

@@ -6,9 +6,7 @@
 //! It restarts the server every other Redis test uses, so it is `#[ignore]`d
 //! in the main run and run alone by scripts/test.sh afterwards.
 
-use std::process::Command;
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use kvhost::clock::SystemClock;
@@ -16,41 +14,11 @@ use kvhost::redis::RedisStore;
 use kvhost::watch::Event;
 use kvhost::{Catalog, Limits};
 use kvhost_tests::backend::{connect_redis, runtime, unique_table};
+use kvhost_tests::restart::restart_redis;
 
 /// The longest wait for one change, for the watcher to listen again, or
 /// for the server to accept a write again.
 const WAIT: Duration = Duration::from_secs(30);
-
-fn raw() -> redis::RedisResult<redis::Connection> {
-    redis::Client::open("redis://127.0.0.1:6379/0")?.get_connection()
-}
-
-/// Stop Redis and start it again with the settings it ran with (as
-/// tests/redis_restart.rs does).
-fn restart_redis() {
-    let mut con = raw().expect("redis is up");
-    let mut args = vec!["--daemonize".to_owned(), "yes".to_owned()];
-    for name in ["bind", "port", "save", "appendonly", "dir", "dbfilename", "logfile"] {
-        let pair: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(&mut con).unwrap();
-        args.push(format!("--{name}"));
-        match name {
-            "bind" => args.extend(pair[1].split_whitespace().map(str::to_owned)),
-            _ => args.push(pair[1].clone()),
-        }
-    }
-    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut con);
-    let down = Instant::now();
-    while raw().is_ok() {
-        assert!(down.elapsed() < Duration::from_secs(30), "redis did not stop");
-        thread::sleep(Duration::from_millis(50));
-    }
-    let out = Command::new("redis-server").args(&args).output().expect("redis-server");
-    assert!(out.status.success(), "redis-server {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    while raw().and_then(|mut c| redis::cmd("PING").query::<String>(&mut c)).is_err() {
-        assert!(down.elapsed() < Duration::from_secs(60), "redis did not come back");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 #[ignore = "restarts Redis: scripts/test.sh runs it alone, after the main suite"]

@@ -19,6 +19,7 @@ use kvhost::watch::{Event, Watch, WatchScope};
 use kvhost::{Bucket, Catalog, Condition, Limits, Store as _};
 use kvhost_tests::backend::{connect, mysql_config, postgres_config, runtime, unique_table};
 use kvhost_tests::kvhost_bin;
+use kvhost_tests::restart::restart_postgres;
 
 /// How long a watcher may wait for one change before the test fails.
 const WAIT: Duration = Duration::from_secs(20);
@@ -437,17 +438,6 @@ fn mariadb_watcher_sees_every_change_this_process_makes() {
 
 // ------------------------------------------------------------ restart
 
-fn pg_restart() {
-    let versions = std::fs::read_dir("/etc/postgresql").expect("PostgreSQL's /etc/postgresql");
-    let version = versions.flatten().next().expect("a PostgreSQL cluster").file_name();
-    let version = version.to_str().unwrap();
-    let out = Command::new("pg_ctlcluster")
-        .args(["--skip-systemctl-redirect", version, "main", "restart"])
-        .output()
-        .expect("pg_ctlcluster");
-    assert!(out.status.success(), "pg_ctlcluster restart failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 /// A PostgreSQL restart under a watcher: it reads `Missed { count: None }`,
 /// listens again by itself, and sees the changes made after.
 #[test]
@@ -468,7 +458,7 @@ fn postgres_restart_under_a_watcher_is_reported_and_watching_resumes() {
         writer.bucket.set("before", "1", None).await.unwrap();
         assert_eq!(next(&mut w).await, set("before", "1"));
 
-        tokio::task::spawn_blocking(pg_restart).await.unwrap();
+        tokio::task::spawn_blocking(restart_postgres).await.unwrap();
         assert_eq!(next(&mut w).await, Event::Missed { count: None });
         tokio::time::timeout(Duration::from_secs(60), w.listening()).await.expect("listening again");
         // The writer's pooled connections died with the server: the first

@@ -7,6 +7,7 @@ pub mod fuzz;
 pub mod guests;
 pub mod needs;
 pub mod readme;
+pub mod restart;
 pub mod served;
 pub mod sync_host;
 pub mod writers;

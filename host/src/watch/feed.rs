@@ -47,6 +47,7 @@ pub(crate) enum Change {
         key: Box<str>,
     },
     /// The feed's server connection was lost; changes made meanwhile are gone.
+    #[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
     Lost,
 }
 
@@ -85,6 +86,7 @@ impl Feed {
 
     /// A feed of the changes every host makes, received by the listener
     /// that `start` spawns when the first watcher subscribes.
+    #[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
     pub(crate) fn shared(start: impl FnOnce(Publisher) + Send + 'static) -> Self {
         Self::new(WatchScope::Shared, Some(Box::new(start)))
     }
@@ -178,6 +180,8 @@ impl Inner {
 #[derive(Clone)]
 pub(crate) struct Publisher(Weak<Inner>);
 
+// Shared feeds (PostgreSQL, Redis) are the only publishers from outside.
+#[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))]
 impl Publisher {
     fn with(&self, f: impl FnOnce(&Inner)) -> bool {
         match self.0.upgrade() {

@@ -22,6 +22,7 @@ mod feed;
 mod stream;
 
 pub use event::Event;
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) use feed::Publisher;
 pub use feed::{Feed, QUEUE, WatchScope};
 pub use stream::Watch;

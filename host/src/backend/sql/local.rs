@@ -28,6 +28,7 @@ use crate::backend::Store as _;
 /// How a store publishes its changes.
 pub(crate) enum Publish {
     /// The PostgreSQL trigger publishes every change; the store does not.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Trigger,
     /// The store publishes this process's changes.
     Local {

@@ -234,10 +234,10 @@ fn held_store(wait: Duration) -> (Arc<Held>, Catalog, KvCtx) {
 }
 
 #[test]
-fn waits_for_a_slot_then_errors_naming_max_concurrency_when_a_store_has_too_many_operations_in_flight() {
+fn waits_for_a_permit_then_errors_naming_max_concurrency_when_a_store_has_too_many_operations_in_flight() {
     let (held, _, kv) = held_store(Duration::from_millis(100));
     let rt = kvhost_tests::rt();
-    // One guest holds the store's only slot...
+    // One guest holds the store's only permit...
     let first = spawn_guest(&rust_guest(), kv.clone(), &["get", "slow"], GuestLimits::default());
     rt.block_on(held.entered.notified());
     // ...so another guest's call waits for it, then is refused, naming the limit.
@@ -250,12 +250,12 @@ fn waits_for_a_slot_then_errors_naming_max_concurrency_when_a_store_has_too_many
     );
     held.release.add_permits(1);
     assert_eq!(stdout_ok(&rt.block_on(first).unwrap().unwrap()), "(none)\n");
-    // The slot is free again.
+    // The permit is free again.
     assert_eq!(stdout_ok(&run_rust_guest(kv, &["exists", "k"], GuestLimits::default()).unwrap()), "false\n");
 }
 
 #[test]
-fn an_operation_over_max_concurrency_gets_a_slot_freed_while_it_waits() {
+fn an_operation_over_max_concurrency_gets_a_permit_freed_while_it_waits() {
     let (held, catalog, kv) = held_store(Duration::from_secs(60));
     let rt = kvhost_tests::rt();
     let guest = rust_guest();
@@ -264,7 +264,7 @@ fn an_operation_over_max_concurrency_gets_a_slot_freed_while_it_waits() {
     let second = spawn_guest(&guest, kv, &["set", "k", "v"], GuestLimits::default());
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while catalog.waiting("app:kv") != Some(1) {
-        assert!(std::time::Instant::now() < deadline, "the second guest never waited for the slot");
+        assert!(std::time::Instant::now() < deadline, "the second guest never waited for the permit");
         std::thread::yield_now();
     }
     assert!(!held.inner.exists("k").wait().unwrap(), "the second guest waits");

@@ -48,7 +48,7 @@ pub fn run(report: &mut Report, scale: u64, only: Option<&str>) -> anyhow::Resul
             }),
         };
         picked.add(format!("1o.boxed_future.{op}"), Some(native.clone()), || Ok(sampler))?;
-        // Every rule on the way: limits, grant, concurrency slot, tracing check.
+        // Every rule on the way: limits, grant, concurrency permit, tracing check.
         let b = kv.open("")?;
         let sampler: Sampler<'static> = match op {
             "get" => Box::new(move || Ok(timed(n, || drop(black_box(b.get(black_box(key)).wait()))))),

@@ -160,6 +160,8 @@
 //!   [`guest::GuestLimits`].
 //! - **permit**: a place among a store's `max_concurrency` operations in
 //!   flight.
+//! - **slot**: the memory store's one allocation per entry (expiry,
+//!   version, key and value together).
 //! - **instance**: one instantiation of a guest component; a pooled runner
 //!   keeps a fixed number of places for instances.
 //! - **component**: a `wasm.component` registry entry: a command, an HTTP

@@ -113,7 +113,7 @@ impl Metrics {
         registry.register("store_operations", "Store operations by store, operation and outcome", store_ops.clone());
         registry.register(
             "store_operation_seconds",
-            "Time from the call to the result, limits and waiting for a slot included",
+            "Time from the call to the result, limits and waiting for a permit included",
             store_seconds.clone(),
         );
         registry.register(

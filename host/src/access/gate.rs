@@ -144,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_naming_the_limit_when_no_slot_frees_in_time() {
+    fn errors_naming_the_limit_when_no_permit_frees_in_time() {
         rt().block_on(async {
             let gate = Gate::new(2, Duration::from_millis(50));
             let _held = [gate.enter("app:kv").await.unwrap(), gate.enter("app:kv").await.unwrap()];
@@ -161,7 +161,7 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_operation_gets_the_slot_another_frees() {
+    fn a_waiting_operation_gets_the_permit_another_frees() {
         rt().block_on(async {
             let gate = std::sync::Arc::new(Gate::new(1, Duration::from_secs(3600)));
             let held = gate.enter("app:kv").await.unwrap();
@@ -178,7 +178,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unlimited_gate_hands_out_every_slot_and_counts_them() {
+    fn an_unlimited_gate_hands_out_every_permit_and_counts_them() {
         rt().block_on(async {
             let gate = Gate::new(0, Duration::ZERO);
             let mut held = Vec::new();

@@ -195,7 +195,7 @@ impl Store for Held {
 }
 
 #[test]
-fn waits_for_a_concurrency_slot_then_errors_naming_the_limit() {
+fn waits_for_a_permit_then_errors_naming_the_limit() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let held =

@@ -106,7 +106,7 @@ struct Fresh<'v> {
 
 /// An in-memory store. Data is lost when the host stops.
 ///
-/// `max_size` is exact under concurrency: a slot is reserved in an atomic
+/// `max_size` is exact under concurrency: room for an entry is reserved in an atomic
 /// counter while the key's shard is locked, so concurrent writers can never
 /// push the store past it. Expired entries are invisible at once and do not
 /// count: a full store first purges expired entries before refusing a key.
@@ -115,7 +115,7 @@ pub struct MemoryStore {
     /// Entries in `table`, live or expired-but-not-purged. Never above `max_size`.
     len: AtomicU64,
     /// A lower bound on the earliest `expires_at` in `table`, so that a full
-    /// store knows in O(1) whether purging could free a slot.
+    /// store knows in O(1) whether purging could make room.
     earliest_expiry: AtomicU64,
     max_size: u64,
     clock: SharedClock,
@@ -138,8 +138,8 @@ impl MemoryStore {
         self.len.load(Ordering::Acquire)
     }
 
-    /// Take a slot for a new key, or fail if the store is full.
-    fn reserve_slot(&self) -> bool {
+    /// Make room for a new key, or fail if the store is full.
+    fn reserve_room(&self) -> bool {
         if self.max_size == 0 {
             self.len.fetch_add(1, Ordering::AcqRel);
             return true;
@@ -147,7 +147,7 @@ impl MemoryStore {
         self.len.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.max_size).then_some(n + 1)).is_ok()
     }
 
-    fn release_slot(&self) {
+    fn release_room(&self) {
         self.len.fetch_sub(1, Ordering::AcqRel);
     }
 
@@ -160,7 +160,7 @@ impl MemoryStore {
     /// Write `key` with what `f` makes of its live entry (None if absent or
     /// expired) and the version the write will have, under the key's shard
     /// lock; `f` runs at most once. An existing slot, live or expired, is
-    /// overwritten in place. A new key takes a slot; if the store is full,
+    /// overwritten in place. A new key takes room; if the store is full,
     /// expired entries are purged once before refusing it.
     fn upsert<'v, T>(
         &self,
@@ -182,7 +182,7 @@ impl MemoryStore {
                 return Ok(out);
             }
             // Reserve first, so that `f` runs only for a write that can happen.
-            if !self.reserve_slot() {
+            if !self.reserve_room() {
                 drop(shard);
                 let may_free = self.earliest_expiry.load(Ordering::Acquire) <= now.get();
                 if !purged && may_free {
@@ -192,7 +192,7 @@ impl MemoryStore {
                 }
                 return Err(Error::StoreFull { store: self.info.id.clone(), max_size: self.max_size });
             }
-            let (new, out) = f(None, version).inspect_err(|_| self.release_slot())?;
+            let (new, out) = f(None, version).inspect_err(|_| self.release_room())?;
             shard.slots.insert_unique(
                 place.hash,
                 Slot::new(key, &new.value, new.expires_at, version),
@@ -242,7 +242,7 @@ impl MemoryStore {
         {
             found.remove();
             self.feed.delete(key);
-            self.release_slot();
+            self.release_room();
         }
     }
 }
@@ -278,7 +278,7 @@ impl MemoryStore {
         // reported gone.
         self.feed.delete(key);
         drop(shard);
-        self.release_slot();
+        self.release_room();
         Ok(slot.is_live_at(now))
     }
 

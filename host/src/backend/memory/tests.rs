@@ -140,7 +140,7 @@ fn expired_entries_do_not_count_toward_max_size() {
 }
 
 #[test]
-fn deleting_frees_a_slot() {
+fn deleting_makes_room() {
     let (s, _) = store_with(1);
     s.set("a", b"1", None).unwrap();
     s.delete("a").unwrap();
@@ -185,7 +185,7 @@ fn never_exceeds_max_size_under_concurrent_writers() {
                         Err(e) => panic!("unexpected error {e}"),
                     }
                     if i % 7 == 0 {
-                        // Deletes free slots that other writers then race for.
+                        // Deletes make room that other writers then race for.
                         s.delete(&format!("t{t}-{}", i / 2)).unwrap();
                     }
                     assert!(s.stored_len() <= MAX);

@@ -21,7 +21,7 @@ pub struct ServeArgs {
     /// The address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Most instances alive at once (slots of wasmtime's pooling allocator);
+    /// Most instances alive at once (places in wasmtime's pooling allocator);
     /// requests beyond it wait for a free one.
     #[arg(long, default_value_t = kvhost::guest::DEFAULT_MAX_INSTANCES, value_parser = clap::value_parser!(u32).range(1..))]
     max_instances: u32,

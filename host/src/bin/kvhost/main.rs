@@ -8,6 +8,7 @@ mod schema;
 #[cfg(feature = "serve")]
 mod serve;
 mod signal;
+mod store_args;
 mod watch;
 
 use std::io::Write as _;

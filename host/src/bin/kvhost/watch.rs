@@ -2,28 +2,19 @@
 //! testing guests or as JSON lines for scripts.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use base64::Engine as _;
-use kvhost::Host;
-use kvhost::registry::Registry;
 use kvhost::watch::Event;
+
+use crate::store_args::StoreArgs;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  kvhost watch --config registry.yaml app:cache --prefix user:\n  \
                         kvhost watch --config registry.yaml app:cache --json | jq .key")]
 pub struct WatchArgs {
-    /// Registry file or folder (repeatable).
-    #[arg(long = "config", short = 'c', value_name = "PATH", required = true)]
-    configs: Vec<PathBuf>,
-    /// The store to watch.
-    #[arg(value_name = "STORE_ID")]
-    store: String,
-    /// Only keys starting with this.
-    #[arg(long, default_value = "")]
-    prefix: String,
+    #[command(flatten)]
+    store: StoreArgs,
     /// One JSON object per line: {"op":"set","key":...,"value":...,"encoding":"utf8"|"base64"},
     /// {"op":"delete","key":...} or {"op":"missed","count":N|null}.
     #[arg(long)]
@@ -31,16 +22,12 @@ pub struct WatchArgs {
 }
 
 pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
-    let registry = Registry::load(&args.configs)?;
-    registry.store(&args.store)?;
-    let host = Host::new(registry);
-    host.start(std::slice::from_ref(&args.store)).await?;
-    let bucket = host.catalog().open(&args.store).context("the store did not start")?;
+    let (host, bucket) = args.store.open().await?;
     let printed = async {
-        let mut changes = bucket.watch(&args.prefix)?;
+        let mut changes = bucket.watch(&args.store.prefix)?;
         changes.listening().await;
         let scope = bucket.watch_scope().map_or("", |s| s.as_str());
-        eprintln!("watching {} ({scope}){}; Ctrl-C to stop", args.store, shown_prefix(&args.prefix));
+        eprintln!("watching {} ({scope}){}; Ctrl-C to stop", args.store.store, shown_prefix(&args.store.prefix));
         let mut out = std::io::stdout().lock();
         let mut count = 0u64;
         loop {
@@ -51,7 +38,7 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<ExitCode> {
                         writeln!(out, "{line}")?;
                         count += 1;
                     }
-                    None => anyhow::bail!("store {} stopped", args.store),
+                    None => anyhow::bail!("store {} stopped", args.store.store),
                 },
                 () = crate::signal::stopped() => return anyhow::Ok(count),
             }

@@ -24,11 +24,11 @@ use tokio::net::TcpStream;
 use crate::measure::{Report, median};
 
 /// One round's figures for one server at one concurrency.
-struct Round {
+pub(crate) struct Round {
     /// Wall nanoseconds per request (1 / throughput).
-    ns_per_request: f64,
-    p50: f64,
-    p99: f64,
+    pub(crate) ns_per_request: f64,
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
 }
 
 pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
@@ -81,7 +81,7 @@ pub fn run(report: &mut Report, scale: u64) -> anyhow::Result<()> {
 
 /// `requests` requests of `GET /counter` over `connections` keep-alive
 /// connections at once.
-async fn load(addr: SocketAddr, connections: u64, requests: u64) -> anyhow::Result<Round> {
+pub(crate) async fn load(addr: SocketAddr, connections: u64, requests: u64) -> anyhow::Result<Round> {
     let per_connection = (requests / connections).max(1);
     let start = Instant::now();
     let clients: Vec<_> = (0..connections).map(|_| tokio::spawn(client(addr, per_connection))).collect();

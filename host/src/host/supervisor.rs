@@ -169,7 +169,8 @@ impl Job {
         let addr = listener.local_addr()?;
         tracing::warn!(id = %self.id, "serving HTTP on http://{addr}/");
         let mut server = crate::serve::HttpServer::new(self.runner.clone(), guest, self.kv, self.cfg.limits)
-            .stop_timeout(self.stop_timeout);
+            .stop_timeout(self.stop_timeout)
+            .serve_limits(http.limits);
         if let Some(metrics) = self.metrics {
             server = server.metrics(metrics, self.id.clone());
         }

@@ -257,6 +257,38 @@ pub struct WatchConfig {
 pub struct HttpConfig {
     /// Where to listen.
     pub addr: std::net::SocketAddr,
+    /// `header_timeout`, `idle_timeout`, `max_connections`, `max_body`:
+    /// the bounds on its clients, SPEC.md's defaults where not given.
+    pub limits: crate::serve::ServeLimits,
+}
+
+impl HttpConfig {
+    const FIELDS: &[&str] = &["addr", "header_timeout", "idle_timeout", "max_connections", "max_body"];
+
+    /// `http:`, if the entry has it.
+    fn parse(f: &mut Fields) -> Result<Option<Self>> {
+        let Some(mut h) = f.nested("http")? else { return Ok(None) };
+        let addr = h.required_string("addr")?;
+        let addr = addr.parse().map_err(|_| {
+            h.error("addr", format!("`{addr}` is not an address to listen on: expected IP:PORT such as 127.0.0.1:8081"))
+        })?;
+        let mut limits = crate::serve::ServeLimits::default();
+        if let Some(v) = h.duration("header_timeout")? {
+            limits.header_timeout = v;
+        }
+        if let Some(v) = h.duration("idle_timeout")? {
+            limits.idle_timeout = v;
+        }
+        if let Some(v) = h.u32("max_connections")? {
+            limits.max_connections = v;
+        }
+        if let Some(v) = h.size("max_body")? {
+            limits.max_body = v;
+        }
+        limits.validate().map_err(|(field, message)| h.error(field, message))?;
+        h.finish(Self::FIELDS)?;
+        Ok(Some(Self { addr, limits }))
+    }
 }
 
 impl ComponentConfig {
@@ -292,7 +324,7 @@ impl ComponentConfig {
         let args = keep(problems, f.string_list("args"));
         let env = keep(problems, f.string_map("env"));
         let limits = keep(problems, Self::parse_limits(f));
-        let http = keep(problems, f.listen_addr("http", "127.0.0.1:8081")).map(|addr| HttpConfig { addr });
+        let http = keep(problems, HttpConfig::parse(f));
         #[cfg(not(feature = "serve"))]
         if http.is_some() {
             problems

@@ -486,6 +486,7 @@ entries:
     password: "${env:KVHOST_TEST_DB_PASSWORD}"
     options: {charset: utf8mb4, ssl_mode: disabled}
     pool: {max_open: 20, max_idle: 50, max_lifetime: 30m}
+    query_timeout: 1500ms
   - name: lite
     kind: db.sql.sqlite
     file: data/kv.db
@@ -506,8 +507,10 @@ entries:
     assert_eq!((*port, password.as_deref()), (3307, Some("p@ss:word")));
     assert_eq!(db.options.get("charset").map(String::as_str), Some("utf8mb4"));
     assert_eq!(db.pool, PoolConfig { max_open: 20, max_idle: 20, max_lifetime: Duration::from_secs(1800) });
+    assert_eq!(db.query_timeout, Duration::from_millis(1500));
     let lite = sql_database(&r, "app:lite");
     assert_eq!(lite.target, DatabaseTarget::Sqlite { file: Some("data/kv.db".into()) });
+    assert_eq!(lite.query_timeout, Duration::from_secs(30), "the default");
     let (s, sql) = store::<SqlStoreConfig>(&r, "app:cache");
     assert_eq!(
         sql.table,
@@ -520,6 +523,16 @@ entries:
         }
     );
     assert_eq!(s.limits.max_key_bytes, 100);
+}
+
+#[test]
+fn rejects_a_query_timeout_of_zero_on_sql_databases() {
+    rejects(
+        "namespace: app\nentries:\n  - {name: pg, kind: db.sql.postgres, database: kv, query_timeout: 0s}\n",
+        Some("app:pg"),
+        Some("query_timeout"),
+        "must be more than 0",
+    );
 }
 
 #[test]
@@ -610,7 +623,7 @@ fn rejects_unknown_connection_option() {
         &SQL.replace("database: test\n", "database: test\n    options: {sslmod: require}\n"),
         Some("app:pg"),
         Some("options.sslmod"),
-        "accepted: sslmode, application_name",
+        "accepted: sslmode, sslrootcert, application_name",
     );
 }
 
@@ -801,7 +814,7 @@ fn parses_redis_entries_with_defaults() {
 fn parses_every_redis_field() {
     use crate::redis::{RedisDatabaseConfig, RedisStoreConfig};
     let r = load(
-        "namespace: app\nentries:\n  - {name: redis, kind: db.redis, host: cache.internal, port: 6380, database: 3, username: svc, password: pw, tls: true}\n  - {name: cache, kind: store.redis, database: app:redis, key_prefix: \"*[weird]?\\\\\", cleanup_interval: 1m}\n",
+        "namespace: app\nentries:\n  - {name: redis, kind: db.redis, host: cache.internal, port: 6380, database: 3, username: svc, password: pw, tls: true, query_timeout: 2s}\n  - {name: cache, kind: store.redis, database: app:redis, key_prefix: \"*[weird]?\\\\\", cleanup_interval: 1m}\n",
     )
     .unwrap();
     let Kind::Database(d) = &r.get("app:redis").unwrap().kind else { panic!() };
@@ -811,7 +824,8 @@ fn parses_every_redis_field() {
         database: 3,
         username: Some("svc".into()),
         password: Some("pw".into()),
-        tls: true,
+        tls: Some(crate::redis::RedisTls::default()),
+        query_timeout: Duration::from_secs(2),
     };
     assert_eq!(d.config::<RedisDatabaseConfig>().unwrap(), &expected);
     let (s, redis) = store::<RedisStoreConfig>(&r, "app:cache");
@@ -820,11 +834,42 @@ fn parses_every_redis_field() {
 }
 
 #[test]
+fn parses_redis_tls_as_a_flag_or_a_mapping() {
+    use crate::redis::{RedisDatabaseConfig, RedisTls};
+    let tls = |value: &str| {
+        let r =
+            load(&format!("namespace: app\nentries:\n  - {{name: redis, kind: db.redis, tls: {value}}}\n")).unwrap();
+        let Kind::Database(d) = &r.get("app:redis").unwrap().kind else { panic!() };
+        d.config::<RedisDatabaseConfig>().unwrap().tls.clone()
+    };
+    assert_eq!(tls("false"), None);
+    assert_eq!(tls("true"), Some(RedisTls::default()));
+    assert_eq!(tls("{insecure: true}"), Some(RedisTls { ca_file: None, insecure: true }));
+    let with_ca = tls("{ca_file: certs/ca.pem}").unwrap();
+    assert_eq!(with_ca.ca_file.as_deref(), Some(std::path::Path::new("certs/ca.pem")), "relative to reg.yaml's folder");
+    assert!(!with_ca.insecure);
+}
+
+#[test]
 fn rejects_malformed_redis_entries_naming_the_field() {
     let db = |fields: &str| format!("namespace: app\nentries:\n  - {{name: redis, kind: db.redis, {fields}}}\n");
     rejects(&db("port: 70000"), Some("app:redis"), Some("port"), "is not a TCP port");
     rejects(&db("port: \"six\""), Some("app:redis"), Some("port"), "expected a whole number");
-    rejects(&db("tls: maybe"), Some("app:redis"), Some("tls"), "expected true or false");
+    rejects(
+        &db("tls: maybe"),
+        Some("app:redis"),
+        Some("tls"),
+        "expected true, false or a mapping with ca_file and insecure",
+    );
+    rejects(
+        &db("tls: {ca_flie: ca.pem}"),
+        Some("app:redis"),
+        Some("tls.ca_flie"),
+        "unknown field; expected one of: ca_file, insecure",
+    );
+    rejects(&db("tls: {ca_file: ca.pem, insecure: true}"), Some("app:redis"), Some("tls.insecure"), "choose one");
+    rejects(&db("query_timeout: 0"), Some("app:redis"), Some("query_timeout"), "must be more than 0");
+    rejects(&db("query_timeout: soon"), Some("app:redis"), Some("query_timeout"), "");
     rejects(&db("database: -1"), Some("app:redis"), Some("database"), "must not be negative");
     rejects(
         &db("hots: x"),
@@ -880,10 +925,51 @@ fn rejects_stores_whose_data_would_overlap_in_one_database() {
 fn parses_an_http_component_address() {
     let r = component_with("http: {addr: \"127.0.0.1:8081\"}, stores: [app:kv]").unwrap();
     let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
-    assert_eq!(c.http, Some(crate::registry::HttpConfig { addr: "127.0.0.1:8081".parse().unwrap() }));
+    let limits = crate::serve::ServeLimits::default();
+    assert_eq!(c.http, Some(crate::registry::HttpConfig { addr: "127.0.0.1:8081".parse().unwrap(), limits }));
     let r = component_with("stores: [app:kv]").unwrap();
     let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
     assert_eq!(c.http, None, "a component without http is a command");
+}
+
+#[test]
+fn http_limits_default_to_the_specs_and_take_each_field() {
+    let r = component_with("http: {addr: \"127.0.0.1:8081\"}").unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    let limits = c.http.unwrap().limits;
+    assert_eq!(limits.header_timeout, Duration::from_secs(10));
+    assert_eq!(limits.idle_timeout, Duration::from_secs(60));
+    assert_eq!(limits.max_connections, 10_000);
+    assert_eq!(limits.max_body, 10 * 1024 * 1024);
+
+    let r = component_with(
+        "http: {addr: \"127.0.0.1:8081\", header_timeout: 2s, idle_timeout: 5m, max_connections: 50, max_body: 64KiB}",
+    )
+    .unwrap();
+    let Kind::Component(c) = &r.get("app:g").unwrap().kind else { panic!() };
+    let limits = c.http.unwrap().limits;
+    assert_eq!(
+        limits,
+        crate::serve::ServeLimits {
+            header_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(300),
+            max_connections: 50,
+            max_body: 64 * 1024,
+        }
+    );
+}
+
+#[test]
+fn rejects_http_limits_that_cannot_hold_naming_the_field() {
+    let http = |field: &str| format!("http: {{addr: \"127.0.0.1:8081\", {field}}}");
+    component_rejects(&http("header_timeout: 0"), "http.header_timeout", "must be more than 0");
+    component_rejects(&http("idle_timeout: 0s"), "http.idle_timeout", "must be more than 0");
+    component_rejects(&http("header_timeout: soon"), "http.header_timeout", "soon");
+    component_rejects(&http("max_connections: 0"), "http.max_connections", "must be at least 1");
+    component_rejects(&http("max_connections: -3"), "http.max_connections", "must not be negative");
+    component_rejects(&http("max_connections: 5000000000"), "http.max_connections", "too large");
+    component_rejects(&http("max_body: lots"), "http.max_body", "lots");
+    component_rejects(&http("max_body: [1]"), "http.max_body", "a size such as");
 }
 
 #[test]

@@ -34,7 +34,8 @@ pub struct GuestArgs {
     /// Most bytes of memory the guest may use, such as 64MiB.
     #[arg(long, value_parser = kvhost::registry::parse_size)]
     pub max_memory: Option<u64>,
-    /// Stop the guest after this long, such as 30s.
+    /// Stop the guest after this long, such as 30s (kvhost serve: each
+    /// request, 504 past it; 60s unless given).
     #[arg(long, value_parser = kvhost::registry::parse_duration)]
     pub timeout: Option<std::time::Duration>,
     /// Compile the guest every time instead of keeping compiled components

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use kvhost::guest::GuestRunner;
-use kvhost::serve::HttpServer;
+use kvhost::serve::{HttpServer, ServeLimits};
 use tokio::net::TcpListener;
 
 use crate::guest_args::GuestArgs;
@@ -25,6 +25,22 @@ pub struct ServeArgs {
     /// requests beyond it wait for a free one.
     #[arg(long, default_value_t = kvhost::guest::DEFAULT_MAX_INSTANCES, value_parser = clap::value_parser!(u32).range(1..))]
     max_instances: u32,
+    /// Close a connection that has not sent a whole request head this long
+    /// after it opened or began its next request [default: 10s].
+    #[arg(long, value_parser = kvhost::registry::parse_duration)]
+    header_timeout: Option<Duration>,
+    /// Close a kept-alive connection with no request this long after its
+    /// last response [default: 60s].
+    #[arg(long, value_parser = kvhost::registry::parse_duration)]
+    idle_timeout: Option<Duration>,
+    /// Most connections open at once; more wait in the listener's backlog
+    /// [default: 10000].
+    #[arg(long)]
+    max_connections: Option<u32>,
+    /// Largest request body, such as 1MiB: a larger one is answered 413
+    /// [default: 10MiB].
+    #[arg(long, value_parser = kvhost::registry::parse_size)]
+    max_body: Option<u64>,
     /// How long requests in flight may go on after Ctrl-C or SIGTERM.
     #[arg(long, value_parser = kvhost::registry::parse_duration, default_value = "10s")]
     stop_timeout: Duration,
@@ -33,7 +49,22 @@ pub struct ServeArgs {
     guest: PathBuf,
 }
 
+impl ServeArgs {
+    /// The flags' bounds on clients, SPEC.md's defaults for the others;
+    /// an error names the flag that cannot hold.
+    fn serve_limits(&self) -> anyhow::Result<ServeLimits> {
+        let mut limits = ServeLimits::default();
+        limits.header_timeout = self.header_timeout.unwrap_or(limits.header_timeout);
+        limits.idle_timeout = self.idle_timeout.unwrap_or(limits.idle_timeout);
+        limits.max_connections = self.max_connections.unwrap_or(limits.max_connections);
+        limits.max_body = self.max_body.unwrap_or(limits.max_body);
+        limits.validate().map_err(|(field, message)| anyhow::anyhow!("--{} {message}", field.replace('_', "-")))?;
+        Ok(limits)
+    }
+}
+
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let serve_limits = args.serve_limits()?;
     let runner = Arc::new(args.guest_args.cached(GuestRunner::pooled(args.max_instances)?));
     let guest = runner
         .prepare_http(&runner.load_async(&args.guest).await?)
@@ -44,8 +75,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Ok(listener) => {
             let addr = listener.local_addr()?;
             eprintln!("Serving HTTP on http://{addr}/");
-            let mut server =
-                HttpServer::new(runner, guest, kv, args.guest_args.limits()).stop_timeout(args.stop_timeout);
+            let mut server = HttpServer::new(runner, guest, kv, args.guest_args.limits())
+                .stop_timeout(args.stop_timeout)
+                .serve_limits(serve_limits);
             if let Some(metrics) = metrics {
                 let name = args.guest.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 server = server.metrics(metrics, name);

@@ -1,9 +1,11 @@
 //! One conformance suite, the same test functions, run against every backend:
-//! memory, SQLite (file and `:memory:`), PostgreSQL and MariaDB.
+//! memory, SQLite (file and `:memory:`), PostgreSQL, MariaDB and Redis,
+//! extremes included (TTLs of 1 ms and of `u64::MAX` ms, keys and values at
+//! and one past every limit, increments past the i64 range).
 
 use std::time::Duration;
 
-use kvhost::{Error, Wait};
+use kvhost::{Error, Expiry, Wait};
 use kvhost_tests::backend::{Backend, Kind};
 use kvhost_tests::blocking::Blocking;
 
@@ -63,6 +65,19 @@ fn expired_entry_is_invisible_at_once_before_cleanup(b: &Backend) {
     b.clock.advance(Duration::from_millis(1));
     assert_eq!(get(&b.store, "k"), None);
     assert!(!b.store.exists("k").unwrap());
+}
+
+fn expiry_reports_the_time_left_by_the_store_clock(b: &Backend) {
+    b.store.set("ttl", b"v", Some(Duration::from_secs(60))).unwrap();
+    b.store.set("forever", b"v", None).unwrap();
+    b.clock.advance(Duration::from_millis(20_250));
+    assert_eq!(b.store.expiry("ttl").unwrap(), Some(Expiry::In(Duration::from_millis(39_750))));
+    assert_eq!(b.store.expiry("forever").unwrap(), Some(Expiry::Never));
+    assert_eq!(b.store.expiry("missing").unwrap(), None);
+    b.clock.advance(Duration::from_millis(39_750));
+    assert_eq!(b.store.expiry("ttl").unwrap(), None, "an expired entry is absent");
+    b.store.set("forever", b"v", Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(b.store.expiry("forever").unwrap(), Some(Expiry::In(Duration::from_secs(5))), "a write sets a new TTL");
 }
 
 fn zero_or_absent_ttl_never_expires(b: &Backend) {
@@ -357,6 +372,119 @@ fn batches_get_set_and_delete_many(b: &Backend) {
     assert_eq!(b.store.delete_many(&[]).unwrap(), 0);
 }
 
+fn ttl_of_one_millisecond_expires_when_that_millisecond_passes(b: &Backend) {
+    let ms = Some(Duration::from_millis(1));
+    b.store.set("k", b"v", ms).unwrap();
+    b.store.put("p", b"v", ms, kvhost::Condition::IfAbsent).unwrap();
+    b.store.set_many(&[("m".into(), b"v".to_vec())], ms).unwrap();
+    if b.kind != Kind::Redis {
+        // Redis also expires keys by its own clock, which has moved on
+        // meanwhile: what it shows before the host's clock moves is not
+        // deterministic there.
+        assert!(b.store.exists("k").unwrap(), "live until its millisecond passes");
+    }
+    b.clock.advance(Duration::from_millis(1));
+    for k in ["k", "p", "m"] {
+        assert_eq!(get(&b.store, k), None, "{k}");
+        assert!(!b.store.exists(k).unwrap(), "{k}");
+    }
+    assert!(list(&b.store, "", None, 10).is_empty());
+}
+
+fn ttl_of_u64_max_milliseconds_never_expires(b: &Backend) {
+    let forever = Some(Duration::from_millis(u64::MAX));
+    b.store.set("k", b"v", forever).unwrap();
+    b.store.put("p", b"v", forever, kvhost::Condition::IfAbsent).unwrap();
+    b.store.set_many(&[("m".into(), b"v".to_vec())], forever).unwrap();
+    let bucket = b.kv().open("").unwrap();
+    bucket.set("g", b"v".to_vec(), forever).wait().expect("the largest TTL a guest can give");
+    // A century: versioned SQL stores derive versions from the clock
+    // (ms << 20, which fits an i64 until the year 2248).
+    b.clock.advance(Duration::from_secs(100 * 365 * 24 * 3600));
+    for k in ["k", "p", "m", "g"] {
+        assert_eq!(get(&b.store, k).as_deref(), Some(&b"v"[..]), "{k} is still there a century later");
+    }
+    assert_eq!(list(&b.store, "", None, 10), ["g", "k", "m", "p"]);
+    b.store.set("n", b"1", forever).unwrap();
+    assert_eq!(b.store.increment("n", 1).unwrap(), 2, "an increment keeps the key and its TTL");
+}
+
+fn keys_and_values_at_and_one_past_every_limit(b: &Backend) {
+    const MIB: usize = 1 << 20;
+    let bucket = b.kv().open("").unwrap();
+    let invalid = |what: &str, r: kvhost::Result<()>| {
+        assert!(matches!(r, Err(Error::InvalidArgument(_))), "{what}: {r:?}");
+    };
+    let too_large = |what: &str, r: kvhost::Result<()>| {
+        assert!(matches!(r, Err(Error::TooLarge(_))), "{what}: {r:?}");
+    };
+    // max_key_bytes (255) with a value of max_value_bytes (1 MiB).
+    let key = "é".repeat(127) + "k";
+    assert_eq!(key.len(), 255);
+    let value: Vec<u8> = (0..MIB).map(|i| (i % 251) as u8).collect();
+    bucket.set(&key, value.clone(), None).wait().unwrap();
+    assert_eq!(bucket.get(&key).wait().unwrap(), Some(value.clone()));
+    let past = format!("{key}k");
+    invalid("set, key 256 bytes", bucket.set(&past, b"v".to_vec(), None).wait());
+    invalid("get, key 256 bytes", bucket.get(&past).wait().map(drop));
+    invalid("exists, key 256 bytes", bucket.exists(&past).wait().map(drop));
+    invalid("delete, key 256 bytes", bucket.delete(&past).wait().map(drop));
+    invalid("increment, key 256 bytes", bucket.increment(&past, 1).wait().map(drop));
+    too_large("set, value 1 MiB + 1", bucket.set("v", vec![0; MIB + 1], None).wait());
+    // max_result_bytes (16 MiB): a set-many of exactly that, keys included,
+    // and a get-many of it; one byte more is refused before the backend.
+    let batch = |name: char, extra: usize| -> Vec<(String, Vec<u8>)> {
+        (0..16usize)
+            .map(|i| {
+                let len = if i == 15 { MIB - 16 * 3 + extra } else { MIB };
+                (format!("{name}{i:02}"), vec![i as u8; len])
+            })
+            .collect()
+    };
+    let at = batch('b', 0);
+    assert_eq!(at.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>(), 16 * MIB);
+    bucket.set_many(&at, None).wait().expect("a set-many of exactly max_result_bytes");
+    let keys: Vec<String> = at.iter().map(|(k, _)| k.clone()).collect();
+    let got = bucket.get_many(&keys).wait().expect("a get-many under max_result_bytes");
+    assert!(got.iter().zip(&at).all(|(g, (_, v))| g.as_ref() == Some(v)), "every value round-trips");
+    let mut over = batch('c', 0);
+    over[15].1.push(0); // the last value is then 1 MiB - 47: one byte over in all
+    too_large("set-many of max_result_bytes + 1", bucket.set_many(&over, None).wait());
+    let over_keys: Vec<String> = over.iter().map(|(k, _)| k.clone()).collect();
+    assert!(b.store.get_many(&over_keys).unwrap().iter().all(Option::is_none), "nothing of it was written");
+    bucket.set("b16", vec![1; 48 + 1], None).wait().unwrap();
+    let mut past_keys = keys.clone();
+    past_keys.push("b16".into());
+    too_large("get-many of max_result_bytes + 1", bucket.get_many(&past_keys).wait().map(drop));
+}
+
+fn increments_past_the_i64_range_and_odd_decimals_fail_alike(b: &Backend) {
+    let overflows = |key: &str, delta: i64| {
+        let before = get(&b.store, key);
+        let err = b.store.increment(key, delta).unwrap_err();
+        assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("overflows")), "{key} + {delta}: {err}");
+        assert_eq!(get(&b.store, key), before, "a failed increment changes nothing");
+    };
+    b.store.set("min", i64::MIN.to_string().as_bytes(), None).unwrap();
+    overflows("min", -1);
+    overflows("min", i64::MIN);
+    assert_eq!(b.store.increment("min", i64::MAX).unwrap(), -1);
+    assert_eq!(b.store.increment("zero", i64::MIN).unwrap(), i64::MIN, "absent is 0");
+    overflows("zero", -1);
+    b.store.set("max", i64::MAX.to_string().as_bytes(), None).unwrap();
+    overflows("max", 1);
+    overflows("max", i64::MAX);
+    assert_eq!(b.store.increment("max", i64::MIN).unwrap(), -1);
+    // Decimal text exactly as Redis writes it: no sign but `-`, no spaces,
+    // no leading zeros, nothing outside the i64 range.
+    for text in ["+5", "05", " 5", "5 ", "-0", "", "1e3", "0x10", "9223372036854775808", "-9223372036854775809"] {
+        b.store.set("odd", text.as_bytes(), None).unwrap();
+        let err = b.store.increment("odd", 1).unwrap_err();
+        assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("not a decimal integer")), "{text:?}: {err}");
+        assert_eq!(get(&b.store, "odd").as_deref(), Some(text.as_bytes()), "{text:?} unchanged");
+    }
+}
+
 macro_rules! conformance {
     ($($backend:ident => $kind:expr),* $(,)?) => {$(
         mod $backend {
@@ -369,6 +497,7 @@ macro_rules! conformance {
                 clear_removes_every_entry_of_this_store_only,
                 expired_entry_is_invisible_at_once_before_cleanup,
                 zero_or_absent_ttl_never_expires,
+                expiry_reports_the_time_left_by_the_store_clock,
                 remove_expired_purges_only_expired_entries_in_batches,
                 hostile_keys_and_values_round_trip_intact,
                 keys_compare_exactly,
@@ -384,6 +513,10 @@ macro_rules! conformance {
                 increment_keeps_ttl_and_restarts_expired_counters,
                 concurrent_increments_and_cas_are_exact,
                 batches_get_set_and_delete_many,
+                ttl_of_one_millisecond_expires_when_that_millisecond_passes,
+                ttl_of_u64_max_milliseconds_never_expires,
+                keys_and_values_at_and_one_past_every_limit,
+                increments_past_the_i64_range_and_odd_decimals_fail_alike,
             );
         }
     )*};

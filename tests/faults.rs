@@ -73,6 +73,7 @@ fn acknowledged_sqlite_writes_survive_kill_9() {
         target: DatabaseTarget::Sqlite { file: Some(dir.path().join("kv.db")) },
         options: Default::default(),
         pool: PoolConfig::default(),
+        query_timeout: std::time::Duration::from_secs(30),
     };
     let db = Arc::new(rt.block_on(SqlDatabase::connect("app:db", &cfg)).unwrap());
     let store =

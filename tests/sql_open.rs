@@ -16,6 +16,7 @@ fn sqlite_config(dir: &tempfile::TempDir) -> DatabaseConfig {
         target: DatabaseTarget::Sqlite { file: Some(dir.path().join("kv.db")) },
         options: Default::default(),
         pool: PoolConfig::default(),
+        query_timeout: std::time::Duration::from_secs(30),
     }
 }
 

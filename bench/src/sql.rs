@@ -36,6 +36,7 @@ pub fn run(report: &mut Report, dialect: &str, scale: u64) -> anyhow::Result<()>
             target: DatabaseTarget::Sqlite { file: Some(dir.join("bench.db")) },
             options: Default::default(),
             pool: PoolConfig { max_open: 8, max_idle: 1, ..Default::default() },
+            query_timeout: std::time::Duration::from_secs(30),
         },
     };
     let db = Arc::new(rt.block_on(SqlDatabase::connect("bench:db", &cfg))?);

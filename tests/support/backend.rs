@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use kvhost::clock::ManualClock;
 use kvhost::memory::MemoryStore;
@@ -62,6 +63,7 @@ fn server_config(dialect: Dialect, user: &str) -> DatabaseConfig {
         },
         options: BTreeMap::new(),
         pool: PoolConfig { max_open: 8, max_idle: 1, ..Default::default() },
+        query_timeout: Duration::from_secs(30),
     }
 }
 
@@ -177,6 +179,7 @@ impl Backend {
                     target: DatabaseTarget::Sqlite { file },
                     options: BTreeMap::new(),
                     pool: PoolConfig { max_open: 4, max_idle: 1, ..Default::default() },
+                    query_timeout: Duration::from_secs(30),
                 }
             }
             Kind::Memory | Kind::Redis => unreachable!(),

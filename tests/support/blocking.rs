@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kvhost::{Condition, Result, SharedStore, StoreInfo, Versioned, Wait};
+use kvhost::{Condition, Expiry, Result, SharedStore, StoreInfo, Versioned, Wait};
 
 /// A store whose operations block until they end. Cloning shares the store.
 #[derive(Clone)]
@@ -37,6 +37,9 @@ impl Blocking {
     }
     pub fn get_entry(&self, key: &str) -> Result<Option<Versioned>> {
         self.0.get_entry(key).wait()
+    }
+    pub fn expiry(&self, key: &str) -> Result<Option<Expiry>> {
+        self.0.expiry(key).wait()
     }
     pub fn put(&self, key: &str, value: &[u8], ttl: Option<Duration>, condition: Condition) -> Result<u64> {
         self.0.put(key, value.to_vec(), ttl, condition).wait()

@@ -10,6 +10,7 @@
 //! [`STORE_KINDS`] or [`DATABASE_KINDS`].
 
 pub(crate) mod clock;
+pub(crate) mod deadline;
 pub(crate) mod kind;
 pub(crate) mod memory;
 mod op;
@@ -103,6 +104,13 @@ pub trait Store: Send + Sync + 'static {
     fn set_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)], ttl: Option<Duration>) -> Op<'a, ()>;
     /// Delete `keys`; how many live entries were removed.
     fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64>;
+    /// When the live entry under `key` expires, from now by the store's
+    /// clock; `None` if it is absent or expired. The default says the store
+    /// cannot tell.
+    fn expiry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Expiry>> {
+        let _ = key;
+        Op::ready(Err(Error::InvalidArgument(format!("store {} does not report when entries expire", self.info().id))))
+    }
     /// Where this store publishes the changes its writes make (see
     /// [`crate::watch`]), if it does. Default `None`: the store cannot be
     /// watched.
@@ -139,6 +147,23 @@ pub struct Versioned {
     pub version: u64,
 }
 
+/// When a live entry expires, as [`Store::expiry`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// It never expires.
+    Never,
+    /// It expires after this long (by the store's clock).
+    In(Duration),
+}
+
+impl Expiry {
+    /// The expiry of an entry that expires at `at` (Unix ms, `None`: never),
+    /// seen at `now_ms`.
+    pub(crate) fn at(at: Option<u64>, now_ms: u64) -> Self {
+        at.map_or(Self::Never, |at| Self::In(Duration::from_millis(at.saturating_sub(now_ms))))
+    }
+}
+
 /// When [`Store::put`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {
@@ -173,13 +198,30 @@ impl Condition {
 pub(crate) fn add_decimal(key: &str, current: Option<&[u8]>, delta: i64) -> Result<i64> {
     let n = match current {
         None => 0,
-        Some(bytes) => std::str::from_utf8(bytes).ok().and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
+        Some(bytes) => canonical_decimal(bytes).ok_or_else(|| {
             Error::InvalidArgument(format!("cannot increment {key:?}: its value is not a decimal integer"))
         })?,
     };
     n.checked_add(delta).ok_or_else(|| {
         Error::InvalidArgument(format!("cannot increment {key:?}: {n} + {delta} overflows a signed 64-bit integer"))
     })
+}
+
+/// `bytes` as a signed 64-bit integer written the way Redis writes one
+/// (and alone accepts for INCRBY): an optional `-`, then `0` or digits
+/// without a leading zero; no `+`, no spaces, no `-0`. Every store accepts
+/// exactly these.
+fn canonical_decimal(bytes: &[u8]) -> Option<i64> {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let canonical = match digits {
+        [] => false,
+        [b'0'] => digits.len() == bytes.len(),
+        [first, ..] => (b'1'..=b'9').contains(first) && digits.iter().all(u8::is_ascii_digit),
+    };
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 /// The Unix-millisecond instant at which an entry set `now_ms` with `ttl` expires.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::clock::{self, SharedClock};
-use super::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
+use super::{Condition, Expiry, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
 use crate::watch::Feed;
 
@@ -346,6 +346,15 @@ impl MemoryStore {
         Ok(self.read(key, |live| live.map(|s| Versioned { value: s.value().to_vec(), version: s.version() })))
     }
 
+    pub(crate) fn expiry(&self, key: &str) -> Option<Expiry> {
+        self.read(key, |live| {
+            live.map(|s| {
+                let at = (s.expires_at() != NEVER).then(|| s.expires_at());
+                Expiry::at(at, self.clock.now_ms())
+            })
+        })
+    }
+
     pub(crate) fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         let now = Now::new(&*self.clock);
         self.upsert(key, &now, |live, _| {
@@ -416,6 +425,10 @@ impl Store for MemoryStore {
 
     fn delete_many<'a>(&'a self, keys: &'a [String]) -> Op<'a, u64> {
         keys.iter().try_fold(0, |n, k| Ok(n + u64::from(MemoryStore::delete(self, k)?))).into()
+    }
+
+    fn expiry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Expiry>> {
+        Op::ready(Ok(MemoryStore::expiry(self, key)))
     }
 
     fn feed(&self) -> Option<&Feed> {

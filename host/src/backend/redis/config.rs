@@ -1,13 +1,14 @@
 //! The Redis registry kinds, `db.redis` and `store.redis`: their fields, and
 //! how what they declare starts.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{RedisDatabase, RedisStore};
 use crate::backend::SharedStore;
 use crate::backend::clock::SharedClock;
+use crate::backend::deadline::QueryTimeout;
 use crate::backend::kind::{BoxFuture, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
 use crate::config::{ConfigError, FieldError, Fields};
 
@@ -16,8 +17,8 @@ type Result<T> = std::result::Result<T, ConfigError>;
 /// `db.redis`: a Redis (or Valkey) server and logical database.
 pub(crate) static DATABASE_KIND: DatabaseKind = DatabaseKind {
     name: "db.redis",
-    fields: &["host", "port", "database", "username", "password", "tls"],
-    parse: |f, _| Ok(Arc::new(RedisDatabaseConfig::parse(f)?)),
+    fields: &["host", "port", "database", "username", "password", "tls", "query_timeout"],
+    parse: |f, file| Ok(Arc::new(RedisDatabaseConfig::parse(f, file)?)),
 };
 
 /// `store.redis`: a store whose keys live under a prefix of a `db.redis`.
@@ -44,18 +45,40 @@ pub struct RedisDatabaseConfig {
     pub username: Option<String>,
     /// Password, if any (an empty string in YAML means none).
     pub password: Option<String>,
-    /// TLS, with the certificates of the Mozilla root program and the
-    /// system's. Default false.
-    pub tls: bool,
+    /// TLS, or `None` for plain TCP (the default).
+    pub tls: Option<RedisTls>,
+    /// How long a command (and a connection attempt) may wait for the server
+    /// before it fails with `unavailable`. Default 30 s.
+    pub query_timeout: Duration,
+}
+
+/// How a `db.redis` entry checks the server's certificate: `tls: true` is
+/// the default here (the Mozilla root program's certificates).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisTls {
+    /// Trust only the certificates in this PEM file (relative to the YAML
+    /// file's folder), instead of the Mozilla roots.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate and host name: encryption without
+    /// authentication, for testing only.
+    pub insecure: bool,
 }
 
 impl RedisDatabaseConfig {
     /// The server on this machine's loopback, database 0, no credentials.
     pub fn local() -> Self {
-        Self { host: "127.0.0.1".into(), port: 6379, database: 0, username: None, password: None, tls: false }
+        Self {
+            host: "127.0.0.1".into(),
+            port: 6379,
+            database: 0,
+            username: None,
+            password: None,
+            tls: None,
+            query_timeout: QueryTimeout::DEFAULT,
+        }
     }
 
-    fn parse(f: &mut Fields) -> Result<Self> {
+    fn parse(f: &mut Fields, yaml_file: &Path) -> Result<Self> {
         let local = Self::local();
         Ok(Self {
             host: f.string("host")?.unwrap_or(local.host),
@@ -63,8 +86,39 @@ impl RedisDatabaseConfig {
             database: f.u32("database")?.unwrap_or(0),
             username: f.string("username")?.filter(|u| !u.is_empty()),
             password: f.string("password")?.filter(|p| !p.is_empty()),
-            tls: f.bool("tls")?.unwrap_or(false),
+            tls: parse_tls(f, yaml_file)?,
+            query_timeout: QueryTimeout::parse(f)?,
         })
+    }
+}
+
+/// `tls`: `false` (or absent), `true`, or `{ca_file, insecure}`.
+fn parse_tls(f: &mut Fields, yaml_file: &Path) -> Result<Option<RedisTls>> {
+    const KNOWN: &[&str] = &["ca_file", "insecure"];
+    match f.take("tls") {
+        None | Some(serde_yaml::Value::Bool(false)) => Ok(None),
+        Some(serde_yaml::Value::Bool(true)) => Ok(Some(RedisTls::default())),
+        Some(value @ serde_yaml::Value::Mapping(_)) => {
+            let mut t = f.nested_value("tls", value)?;
+            let ca_file = t.string("ca_file")?.map(|c| yaml_file.parent().unwrap_or(Path::new(".")).join(c));
+            let insecure = t.bool("insecure")?.unwrap_or(false);
+            if insecure && ca_file.is_some() {
+                return Err(t.error(
+                    "insecure",
+                    "insecure accepts any certificate, so a ca_file would not be used: choose one",
+                ));
+            }
+            t.finish(KNOWN)?;
+            Ok(Some(RedisTls { ca_file, insecure }))
+        }
+        Some(other) => Err(f.error(
+            "tls",
+            format!(
+                "expected true, false or a mapping with {}, got {}",
+                KNOWN.join(" and "),
+                crate::config::type_name(&other)
+            ),
+        )),
     }
 }
 

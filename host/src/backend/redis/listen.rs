@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures_core::Stream;
 use redis::aio::{PubSub, PubSubStream};
 
-use super::database::TIMEOUT;
 use super::publish::{Message, parse};
 use crate::watch::Publisher;
 
@@ -31,6 +30,9 @@ pub(super) struct Listener {
     pub(super) client: redis::Client,
     /// The store's channel.
     pub(super) channel: String,
+    /// How long subscribing, and a ping, may wait for an answer: the
+    /// database's `query_timeout`.
+    pub(super) timeout: Duration,
 }
 
 impl Listener {
@@ -86,10 +88,10 @@ impl Listener {
             pubsub.subscribe(&self.channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
-        match tokio::time::timeout(TIMEOUT, subscribe).await {
+        match tokio::time::timeout(self.timeout, subscribe).await {
             Ok(Ok(pubsub)) => Ok(pubsub),
             Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {TIMEOUT:?}")),
+            Err(_) => Err(format!("no answer within {:?} (query_timeout)", self.timeout)),
         }
     }
 
@@ -120,10 +122,10 @@ impl Listener {
                     if !publisher.listening(true) {
                         return None;
                     }
-                    match tokio::time::timeout(TIMEOUT, sink.ping::<redis::Value>()).await {
+                    match tokio::time::timeout(self.timeout, sink.ping::<redis::Value>()).await {
                         Ok(Ok(_)) => {}
                         Ok(Err(e)) => return Some(e.to_string()),
-                        Err(_) => return Some(format!("no answer to PING within {TIMEOUT:?}")),
+                        Err(_) => return Some(format!("no answer to PING within {:?} (query_timeout)", self.timeout)),
                     }
                 }
             }

@@ -11,6 +11,6 @@ mod scripts;
 mod store;
 
 pub(crate) use config::{DATABASE_KIND, STORE_KIND};
-pub use config::{RedisDatabaseConfig, RedisStoreConfig};
+pub use config::{RedisDatabaseConfig, RedisStoreConfig, RedisTls};
 pub use database::RedisDatabase;
 pub use store::{RedisStore, redis_version};

@@ -12,7 +12,7 @@ use super::database::RedisDatabase;
 use super::listen::Listener;
 use super::{publish, scripts};
 use crate::backend::clock::SharedClock;
-use crate::backend::{Condition, Op, Store, StoreInfo, Versioned, expiry};
+use crate::backend::{Condition, Expiry, Op, Store, StoreInfo, Versioned, expiry};
 use crate::error::{Error, Result};
 use crate::watch::Feed;
 
@@ -73,21 +73,34 @@ impl RedisStore {
         super::config::check_prefix(prefix).map_err(|e| anyhow::anyhow!("{} {prefix:?} {}", e.field, e.message))?;
         let info = StoreInfo { id: id.to_owned(), backend: "redis", durable: db.durable(), versioned: false };
         let channel = publish::channel(prefix, db.database);
-        let listener = Listener { store: id.to_owned(), client: db.client.clone(), channel: channel.clone() };
+        let listener = Listener {
+            store: id.to_owned(),
+            client: db.client.clone(),
+            channel: channel.clone(),
+            timeout: db.query_timeout.0,
+        };
         let runtime = db.runtime.clone();
         let feed = Feed::shared(move |publisher| listener.spawn(&runtime, publisher));
         let index = format!("{prefix}\0keys");
         let store = Self { prefix: prefix.to_owned(), index, channel, db, clock, info, feed };
         // Load the scripts now, so that a server without scripting says so at start.
         let mut con = store.connection();
-        for script in scripts::all() {
-            script
-                .prepare_invoke()
-                .load_async(&mut con)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot load the store's Lua scripts into {}: {e}", store.db.id()))?;
+        let load = async {
+            for script in scripts::all() {
+                script.prepare_invoke().load_async(&mut con).await?;
+            }
+            Ok::<_, RedisError>(())
+        };
+        let timeout = store.db.query_timeout;
+        match tokio::time::timeout(timeout.0, load).await {
+            Ok(Ok(())) => Ok(store),
+            Ok(Err(e)) => anyhow::bail!("cannot load the store's Lua scripts into {}: {e}", store.db.id()),
+            Err(_) => anyhow::bail!(
+                "cannot load the store's Lua scripts into {}: no answer within {} (query_timeout)",
+                store.db.id(),
+                timeout.text()
+            ),
         }
-        Ok(store)
     }
 
     /// The prefix of every key of this store.
@@ -102,7 +115,7 @@ impl RedisStore {
     }
 
     fn connection(&self) -> ConnectionManager {
-        self.db.connection.clone()
+        self.db.connection().1
     }
 
     fn key(&self, key: &str) -> String {
@@ -114,9 +127,11 @@ impl RedisStore {
     }
 
     /// The absolute expiry of an entry written now with `ttl`, as `PXAT`
-    /// takes it, or `''` for none.
+    /// takes it, or `''` for none. Redis takes at most `i64::MAX` ms, so a
+    /// later instant (a TTL near `u64::MAX` ms) is clamped to it: some 292
+    /// million years, never in practice, as SQL stores keep it.
     fn expires_at(&self, ttl: Option<Duration>) -> String {
-        expiry(self.now(), ttl).map(|at| at.to_string()).unwrap_or_default()
+        expiry(self.now(), ttl).map(|at| at.min(i64::MAX as u64).to_string()).unwrap_or_default()
     }
 
     /// Whether an entry with this `PEXPIRETIME` answer is live now.
@@ -125,16 +140,23 @@ impl RedisStore {
     }
 
     fn err(&self, e: RedisError) -> Error {
-        map_err(&self.info.id, e)
+        map_err(&self.info.id, &self.db.server, e)
     }
 
     fn op<'a, T: Send + 'a>(&'a self, work: impl Future<Output = redis::RedisResult<T>> + Send + 'a) -> Op<'a, T> {
         self.pending(async move { work.await.map_err(|e| self.err(e)) })
     }
 
-    /// Work polled inside the runtime the connection lives on.
+    /// Work polled inside the runtime the connection lives on, bounded by
+    /// the database's `query_timeout`: when that passes, the connection the
+    /// work was using is replaced.
     fn pending<'a, T: Send + 'a>(&'a self, work: impl Future<Output = Result<T>> + Send + 'a) -> Op<'a, T> {
-        Op::pending_on(&self.db.runtime, work)
+        let (generation, _) = self.db.connection();
+        let db = &self.db;
+        Op::pending_on(
+            &self.db.runtime,
+            db.query_timeout.bound(&self.info.id, &db.server, work, move || db.replace(generation)),
+        )
     }
 
     /// `SET` each pair with one expiry, publish each, and index them, in one
@@ -250,13 +272,14 @@ fn lex_range(prefix: &str, after: Option<&str>) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// Map a driver error to what a guest may see: trouble reaching the server
-/// is `unavailable` (retry later); anything else names the store.
-fn map_err(store: &str, e: RedisError) -> Error {
+/// is `unavailable` (retry later); anything else names the store and its
+/// database before the server's own words.
+fn map_err(store: &str, server: &str, e: RedisError) -> Error {
     let busy = matches!(e.code(), Some("LOADING" | "BUSY" | "TRYAGAIN" | "MASTERDOWN" | "READONLY"));
     if busy || e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
-        Error::unavailable(format!("{store}: {e}"), e)
+        Error::unavailable(format!("{store}: cannot reach {server}: {e}"), e)
     } else {
-        Error::other(format!("{store}: {e}"), e)
+        Error::other(format!("{store}: {server} refused the operation: {e}"), e)
     }
 }
 
@@ -333,6 +356,17 @@ impl Store for RedisStore {
         self.get(key).map(|value| Ok(value?.map(|value| Versioned { version: redis_version(&value), value })))
     }
 
+    fn expiry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Expiry>> {
+        let key = self.key(key);
+        let mut con = self.connection();
+        self.op(async move {
+            // -2: no such key; -1: no expiry; else the PXAT it was set with.
+            let expire_time: i64 = redis::cmd("PEXPIRETIME").arg(&key).query_async(&mut con).await?;
+            let at = u64::try_from(expire_time).ok();
+            Ok(self.live(expire_time).then(|| Expiry::at(at, self.now())))
+        })
+    }
+
     fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>, condition: Condition) -> Op<'a, u64> {
         let version = redis_version(&value);
         let expected = match condition {
@@ -376,9 +410,9 @@ impl Store for RedisStore {
                 .invoke_async(&mut con)
                 .await;
             match result {
-                Ok(text) => {
-                    text.parse().map_err(|_| Error::Other(format!("{}: INCRBY gave {text:?}", self.info.id).into()))
-                }
+                Ok(text) => text.parse().map_err(|_| {
+                    Error::Other(format!("{}: {} answered INCRBY with {text:?}", self.info.id, self.db.server).into())
+                }),
                 Err(e) if e.to_string().contains("not an integer") => {
                     Err(Error::InvalidArgument(format!("cannot increment {key:?}: its value is not a decimal integer")))
                 }

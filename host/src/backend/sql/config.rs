@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::{Dialect, SqlDatabase, SqlStore, valid_identifier};
 use crate::backend::SharedStore;
 use crate::backend::clock::SharedClock;
+use crate::backend::deadline::QueryTimeout;
 use crate::backend::kind::{BoxFuture, DatabaseConfig, DatabaseKind, SharedDatabase, StoreConfig, StoreKind, downcast};
 use crate::config::{ConfigError, FieldError, Fields};
 
@@ -58,6 +59,9 @@ pub struct SqlDatabaseConfig {
     pub options: BTreeMap<String, String>,
     /// Pool sizing.
     pub pool: PoolConfig,
+    /// How long an operation (and taking a connection from the pool) may
+    /// wait for the server before it fails with `unavailable`. Default 30 s.
+    pub query_timeout: Duration,
 }
 
 /// Where a database is.
@@ -102,9 +106,10 @@ impl Default for PoolConfig {
 
 impl SqlDatabaseConfig {
     #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
-    pub(crate) const SERVER_FIELDS: &[&str] = &["host", "port", "database", "username", "password", "options", "pool"];
+    pub(crate) const SERVER_FIELDS: &[&str] =
+        &["host", "port", "database", "username", "password", "options", "pool", "query_timeout"];
     #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-    pub(crate) const SQLITE_FIELDS: &[&str] = &["file", "options", "pool"];
+    pub(crate) const SQLITE_FIELDS: &[&str] = &["file", "options", "pool", "query_timeout"];
 
     pub(crate) fn parse(dialect: Dialect, f: &mut Fields, yaml_file: &Path) -> Result<Self> {
         let target = match dialect {
@@ -145,7 +150,8 @@ impl SqlDatabaseConfig {
             }
             p.finish(&["max_open", "max_idle", "max_lifetime"])?;
         }
-        Ok(Self { dialect, target, options, pool })
+        let query_timeout = QueryTimeout::parse(f)?;
+        Ok(Self { dialect, target, options, pool, query_timeout })
     }
 }
 

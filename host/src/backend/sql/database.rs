@@ -16,10 +16,12 @@ use tokio::runtime::Handle;
 
 use super::Dialect;
 use super::config::{DatabaseTarget, PoolConfig, SqlDatabaseConfig};
+use crate::backend::deadline::QueryTimeout;
 use crate::backend::kind::{BoxFuture, Database};
 
-/// How long an operation waits for a pooled connection before it reports
-/// `unavailable`.
+/// The longest an operation waits for a pooled connection before it reports
+/// `unavailable` (less if the entry's `query_timeout` is shorter): a server
+/// that refuses connections is reported soon, not after `query_timeout`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 // Every pool turns off sqlx's `test_before_acquire`: it pings the server each
@@ -53,12 +55,31 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Run `$body` with `$c` bound to a connection of the pool (a
+/// `&mut` of the driver's connection), taken for this operation alone and
+/// closed instead of returned if the operation runs out of `query_timeout`
+/// (see `checkout.rs`). `$body` may use `?` on `sqlx::Error`.
+macro_rules! with_conn {
+    ($pool:expr, $c:ident => $body:expr) => {
+        $crate::backend::sql::database::with_pool!($pool, pool => {
+            let mut checkout = $crate::backend::sql::checkout::Checkout::take(pool).await?;
+            let $c = &mut *checkout;
+            $body
+        })
+    };
+}
+pub(crate) use with_conn;
+
 /// A connected database entry.
 pub struct SqlDatabase {
     id: String,
     dialect: Dialect,
     in_memory: bool,
     pub(crate) pool: Pool,
+    /// How long one operation may wait for the server.
+    query_timeout: QueryTimeout,
+    /// The entry as error messages name it: `database app:db (db.sql.postgres)`.
+    server: String,
     /// The runtime the pool's connections, timers and retries live on.
     handle: Handle,
 }
@@ -88,6 +109,10 @@ impl SqlDatabase {
         };
         // sqlx errors repeat their cause in `source()`; show the text once.
         let unreachable = |e: sqlx::Error| anyhow!("cannot connect to {where_}: {e}");
+        let query_timeout = QueryTimeout(cfg.query_timeout);
+        let silent =
+            || anyhow!("cannot connect to {where_}: no answer within {} (query_timeout)", query_timeout.text());
+        let acquire_timeout = cfg.query_timeout.min(ACQUIRE_TIMEOUT);
         let pool = match (&cfg.target, cfg.dialect) {
             #[cfg(feature = "postgres")]
             (DatabaseTarget::Server { host, port, database, username, password }, Dialect::Postgres) => {
@@ -98,16 +123,28 @@ impl SqlDatabase {
                 if let Some(v) = opt("sslmode") {
                     o = o.ssl_mode(PgSslMode::from_str(v).map_err(|_| bad("sslmode", v))?);
                 }
+                if let Some(v) = opt("sslrootcert") {
+                    o = o.ssl_root_cert(v);
+                }
                 if let Some(v) = opt("application_name") {
                     o = o.application_name(v);
                 }
-                let runtime_params =
-                    cfg.options.iter().filter(|(k, _)| !matches!(k.as_str(), "sslmode" | "application_name"));
+                let runtime_params = cfg
+                    .options
+                    .iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "sslmode" | "sslrootcert" | "application_name"));
                 o = o.options(runtime_params);
                 // One direct attempt first: the pool would retry a refused
                 // connection until its timeout and hide the reason.
-                sqlx::PgConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
-                let pool = server_pool_options::<sqlx::Postgres>(p).connect_with(o).await.map_err(&unreachable)?;
+                let first = tokio::time::timeout(cfg.query_timeout, sqlx::PgConnection::connect_with(&o))
+                    .await
+                    .map_err(|_| silent())?;
+                first.map_err(&unreachable)?.close().await.ok();
+                let pool = server_pool_options::<sqlx::Postgres>(p, acquire_timeout);
+                let pool = tokio::time::timeout(cfg.query_timeout, pool.connect_with(o))
+                    .await
+                    .map_err(|_| silent())?
+                    .map_err(&unreachable)?;
                 Pool::Postgres(pool)
             }
             #[cfg(feature = "mysql")]
@@ -118,6 +155,9 @@ impl SqlDatabase {
                 }
                 if let Some(v) = opt("ssl_mode") {
                     o = o.ssl_mode(MySqlSslMode::from_str(v).map_err(|_| bad("ssl_mode", v))?);
+                }
+                if let Some(v) = opt("ssl_ca") {
+                    o = o.ssl_ca(v);
                 }
                 if let Some(v) = opt("charset") {
                     o = o.charset(v);
@@ -131,8 +171,15 @@ impl SqlDatabase {
                 if let Some(v) = opt("statement_cache_capacity") {
                     o = o.statement_cache_capacity(v.parse().map_err(|_| bad("statement_cache_capacity", v))?);
                 }
-                sqlx::MySqlConnection::connect_with(&o).await.map_err(&unreachable)?.close().await.ok();
-                let pool = server_pool_options::<sqlx::MySql>(p).connect_with(o).await.map_err(&unreachable)?;
+                let first = tokio::time::timeout(cfg.query_timeout, sqlx::MySqlConnection::connect_with(&o))
+                    .await
+                    .map_err(|_| silent())?;
+                first.map_err(&unreachable)?.close().await.ok();
+                let pool = server_pool_options::<sqlx::MySql>(p, acquire_timeout);
+                let pool = tokio::time::timeout(cfg.query_timeout, pool.connect_with(o))
+                    .await
+                    .map_err(|_| silent())?
+                    .map_err(&unreachable)?;
                 Pool::Mysql(pool)
             }
             #[cfg(feature = "sqlite")]
@@ -154,7 +201,7 @@ impl SqlDatabase {
                     let d = crate::config::parse_duration(v).map_err(|e| anyhow!("option busy_timeout: {e}"))?;
                     o = o.busy_timeout(d);
                 }
-                let options = sqlite_pool_options(p, file.is_none());
+                let options = sqlite_pool_options(p, file.is_none(), acquire_timeout);
                 let o = match file {
                     Some(f) => o.filename(f),
                     // One connection that never closes holds the whole database.
@@ -171,7 +218,8 @@ impl SqlDatabase {
                 cfg.dialect.name()
             ),
         };
-        Ok(Self { id: id.to_owned(), dialect: cfg.dialect, in_memory, pool, handle })
+        let server = format!("database {id} ({})", cfg.dialect.kind());
+        Ok(Self { id: id.to_owned(), dialect: cfg.dialect, in_memory, pool, query_timeout, server, handle })
     }
 
     /// The entry's ID.
@@ -187,6 +235,16 @@ impl SqlDatabase {
     /// Whether this is a SQLite `:memory:` database (gone when the host stops).
     pub fn is_in_memory(&self) -> bool {
         self.in_memory
+    }
+
+    /// How long one operation may wait for the server.
+    pub(crate) fn query_timeout(&self) -> QueryTimeout {
+        self.query_timeout
+    }
+
+    /// The entry as error messages name it.
+    pub(crate) fn server(&self) -> &str {
+        &self.server
     }
 
     /// Run DDL statements, such as those of [`Dialect::schema`].
@@ -226,19 +284,19 @@ impl Database for SqlDatabase {
 
 /// Pool options for a PostgreSQL or MySQL server, sized from the entry.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-fn server_pool_options<DB: sqlx::Database>(p: &PoolConfig) -> sqlx::pool::PoolOptions<DB> {
+fn server_pool_options<DB: sqlx::Database>(p: &PoolConfig, acquire_timeout: Duration) -> sqlx::pool::PoolOptions<DB> {
     sqlx::pool::PoolOptions::new()
         .test_before_acquire(false)
         .max_connections(p.max_open)
         .min_connections(p.max_idle)
         .max_lifetime(p.max_lifetime)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(acquire_timeout)
 }
 
 /// Pool options for SQLite: an in-memory database is one connection kept forever.
 #[cfg(feature = "sqlite")]
-fn sqlite_pool_options(p: &PoolConfig, in_memory: bool) -> SqlitePoolOptions {
-    let o = SqlitePoolOptions::new().test_before_acquire(false).acquire_timeout(ACQUIRE_TIMEOUT);
+fn sqlite_pool_options(p: &PoolConfig, in_memory: bool, acquire_timeout: Duration) -> SqlitePoolOptions {
+    let o = SqlitePoolOptions::new().test_before_acquire(false).acquire_timeout(acquire_timeout);
     if in_memory {
         o.max_connections(1).min_connections(1).max_lifetime(None).idle_timeout(None)
     } else {

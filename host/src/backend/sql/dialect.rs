@@ -25,6 +25,8 @@ pub(crate) struct Statements {
     /// Value and version column (or just the value, without one).
     pub get_versioned: SqlStr,
     pub exists: SqlStr,
+    /// A live row's expiry column.
+    pub expiry: SqlStr,
     pub set: SqlStr,
     pub delete: SqlStr,
     pub clear: SqlStr,
@@ -107,10 +109,16 @@ impl Dialect {
     /// The keys accepted in a database entry's `options`.
     pub fn option_keys(self) -> &'static [&'static str] {
         match self {
-            Self::Postgres => {
-                &["sslmode", "application_name", "search_path", "statement_timeout", "lock_timeout", "timezone"]
-            }
-            Self::Mysql => &["ssl_mode", "charset", "collation", "timezone", "statement_cache_capacity"],
+            Self::Postgres => &[
+                "sslmode",
+                "sslrootcert",
+                "application_name",
+                "search_path",
+                "statement_timeout",
+                "lock_timeout",
+                "timezone",
+            ],
+            Self::Mysql => &["ssl_mode", "ssl_ca", "charset", "collation", "timezone", "statement_cache_capacity"],
             Self::Sqlite => &["journal_mode", "synchronous", "busy_timeout"],
         }
     }
@@ -165,6 +173,7 @@ impl Dialect {
                 None => format!("SELECT {v} FROM {t} WHERE {k} = {} AND {live}", p(1)),
             }),
             exists: sql(format!("SELECT 1 FROM {t} WHERE {k} = {} AND {live}", p(1))),
+            expiry: sql(format!("SELECT {e} FROM {t} WHERE {k} = {} AND {live}", p(1))),
             set: sql(format!(
                 "INSERT INTO {t} ({k}, {v}, {e}{ver_col}) VALUES ({}, {}, {}{ver_val}) {upsert}",
                 p(1),

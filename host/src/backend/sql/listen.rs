@@ -130,7 +130,9 @@ async fn run(l: Listen, publisher: Publisher) {
         .connect_lazy_with(l.options.clone());
     let mut failures = 0u32;
     loop {
-        let mut listener = match listen(&pool, &l.channel).await {
+        // A frozen server answers neither the connection nor LISTEN.
+        let listening = tokio::time::timeout(PING_EVERY, listen(&pool, &l.channel)).await;
+        let mut listener = match listening.unwrap_or_else(|_| Err(sqlx::Error::PoolTimedOut)) {
             Ok(listener) => listener,
             Err(e) => {
                 if failures == 0 {
@@ -196,7 +198,8 @@ async fn deliver(l: &Listen, publisher: &Publisher, payload: &str) -> bool {
         Some(Payload::Set { key, value }) => publisher.set(key, &value),
         Some(Payload::Delete { key }) => publisher.delete(key),
         Some(Payload::Large { key }) => {
-            let row = sqlx::query(l.lookup.clone()).bind(key).fetch_optional(&l.pool).await;
+            let lookup = sqlx::query(l.lookup.clone()).bind(key).fetch_optional(&l.pool);
+            let row = tokio::time::timeout(PING_EVERY, lookup).await.unwrap_or(Err(sqlx::Error::PoolTimedOut));
             match row.and_then(|r| r.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()) {
                 Ok(Some(value)) => publisher.set(key, &value),
                 Ok(None) => publisher.delete(key),

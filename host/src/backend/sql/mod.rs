@@ -10,6 +10,7 @@
 //! installed, the store publishes its own writes (`local`; see `local.rs`).
 
 mod batch;
+mod checkout;
 mod config;
 mod database;
 mod dialect;

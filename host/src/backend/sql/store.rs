@@ -4,15 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use sqlx::Row as _;
+use sqlx::{Connection as _, Row as _};
 
 use super::TableNames;
-use super::database::{SqlDatabase, with_pool};
+use super::database::{SqlDatabase, with_conn, with_pool};
 use super::dialect::{CLEANUP_BATCH, Statements};
 use super::local::{self, Publish, Removed};
 use super::value_version;
 use crate::backend::clock::SharedClock;
-use crate::backend::{Condition, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
+use crate::backend::{Condition, Expiry, Op, Store, StoreInfo, Versioned, add_decimal, expiry};
 use crate::error::{Error, Result};
 use crate::watch::Feed;
 
@@ -65,7 +65,7 @@ impl SqlStore {
         let probe = with_pool!(&db.pool, p => sqlx::query(sql.probe.clone()).fetch_optional(p).await.map(|_| ()));
         if let Err(e) = probe {
             let text = e.to_string();
-            if let Error::Unavailable(_) = map_err(id, e) {
+            if let Error::Unavailable(_) = map_err(id, db.server(), e) {
                 anyhow::bail!(
                     "cannot check table {} in {}: the database is unavailable ({text})",
                     names.table,
@@ -143,15 +143,17 @@ impl SqlStore {
         &'a self,
         query: impl Future<Output = std::result::Result<T, sqlx::Error>> + Send + 'a,
     ) -> Op<'a, T> {
-        Op::pending_on(self.db.handle(), async move { query.await.map_err(|e| self.err(e)) })
+        self.op_mapped(async move { query.await.map_err(|e| self.err(e)) })
     }
 
-    /// Like [`SqlStore::op`] for work that maps its own errors.
+    /// Like [`SqlStore::op`] for work that maps its own errors. Either way
+    /// the work is bounded by the database's `query_timeout`.
     pub(super) fn op_mapped<'a, T: Send + 'a>(
         &'a self,
         work: impl Future<Output = Result<T>> + Send + 'a,
     ) -> Op<'a, T> {
-        Op::pending_on(self.db.handle(), work)
+        let bounded = self.db.query_timeout().bound(&self.info.id, self.db.server(), work, || {});
+        Op::pending_on(self.db.handle(), bounded)
     }
 
     /// Whether the table has a version column.
@@ -173,7 +175,7 @@ impl SqlStore {
     }
 
     pub(super) fn err(&self, e: sqlx::Error) -> Error {
-        map_err(&self.info.id, e)
+        map_err(&self.info.id, self.db.server(), e)
     }
 
     /// Read-modify-write of one key in a transaction that locks its row
@@ -196,7 +198,7 @@ impl SqlStore {
                 tokio::time::sleep(backoff(key, attempt)).await;
             }
             let attempt: std::result::Result<(T, u64), TxError> = async {
-                with_pool!(&self.db.pool, p => {
+                with_conn!(&self.db.pool, p => {
                     let mut tx = p.begin_with(self.sql.begin.clone()).await?;
                     let row = sqlx::query(self.sql.lock.clone()).bind(key).fetch_optional(&mut *tx).await?;
                     let current: Option<(Vec<u8>, Option<i64>, i64)> = row
@@ -278,25 +280,26 @@ fn is_retryable(e: &sqlx::Error) -> bool {
 }
 
 /// Map a driver error to what a guest may see: connection trouble is
-/// `unavailable` (retry later); anything else names the store.
-fn map_err(store: &str, e: sqlx::Error) -> Error {
+/// `unavailable` (retry later); anything else names the store and its
+/// database before the driver's own words.
+fn map_err(store: &str, server: &str, e: sqlx::Error) -> Error {
     use sqlx::Error as E;
     match e {
         E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::Protocol(_) | E::WorkerCrashed => {
-            Error::unavailable(format!("{store}: {e}"), e)
+            Error::unavailable(format!("{store}: cannot reach {server}: {e}"), e)
         }
         E::Database(ref db) => {
             let code = db.code().unwrap_or_default();
             // SQLSTATE class 08 = connection exception, 57 = operator intervention
             // (server shutting down), 53 = insufficient resources.
-            let message = format!("{store}: {db}");
+            let message = format!("{store}: {server} refused the operation: {db}");
             if code.starts_with("08") || code.starts_with("57") || code.starts_with("53") {
                 Error::unavailable(message, e)
             } else {
                 Error::other(message, e)
             }
         }
-        other => Error::other(format!("{store}: {other}"), other),
+        other => Error::other(format!("{store}: {server}: {other}"), other),
     }
 }
 
@@ -308,7 +311,7 @@ impl Store for SqlStore {
     fn get<'a>(&'a self, key: &'a str) -> Op<'a, Option<Vec<u8>>> {
         let now = self.now();
         self.op(async move {
-            with_pool!(&self.db.pool, p => sqlx::query(self.sql.get.clone()).bind(key).bind(now).fetch_optional(p).await
+            with_conn!(&self.db.pool, p => sqlx::query(self.sql.get.clone()).bind(key).bind(now).fetch_optional(p).await
                 .and_then(|row| row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()))
         })
     }
@@ -317,7 +320,7 @@ impl Store for SqlStore {
         let expires = self.expires_at(ttl);
         let version = self.versioned().then(|| self.version_floor());
         self.op(async move {
-            with_pool!(&self.db.pool, p => {
+            with_conn!(&self.db.pool, p => {
                 let q = sqlx::query(self.sql.set.clone()).bind(key).bind(&value[..]).bind(expires);
                 let q = match version { Some(v) => q.bind(v), None => q };
                 q.execute(p).await.map(|_| ())
@@ -330,7 +333,7 @@ impl Store for SqlStore {
     fn delete<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let now = self.now();
         self.op(async move {
-            let removed = with_pool!(&self.db.pool, p => sqlx::query(self.sql.delete.clone()).bind(key).bind(now).execute(p).await.map(|r| r.rows_affected() > 0))?;
+            let removed = with_conn!(&self.db.pool, p => sqlx::query(self.sql.delete.clone()).bind(key).bind(now).execute(p).await.map(|r| r.rows_affected() > 0))?;
             if removed {
                 self.published_deletes([key]);
             }
@@ -341,7 +344,7 @@ impl Store for SqlStore {
     fn exists<'a>(&'a self, key: &'a str) -> Op<'a, bool> {
         let now = self.now();
         self.op(async move {
-            with_pool!(&self.db.pool, p => sqlx::query(self.sql.exists.clone()).bind(key).bind(now).fetch_optional(p).await.map(|r| r.is_some()))
+            with_conn!(&self.db.pool, p => sqlx::query(self.sql.exists.clone()).bind(key).bind(now).fetch_optional(p).await.map(|r| r.is_some()))
         })
     }
 
@@ -349,11 +352,11 @@ impl Store for SqlStore {
         let removed = self.removed();
         self.op(async move {
             if removed == Removed::Returning {
-                let keys = with_pool!(&self.db.pool, p => sqlx::query(self.returning(&self.sql.clear)).fetch_all(p).await.and_then(|r| local::keys(&r)))?;
+                let keys = with_conn!(&self.db.pool, p => sqlx::query(self.returning(&self.sql.clear)).fetch_all(p).await.and_then(|r| local::keys(&r)))?;
                 self.published_deletes(keys.iter().map(String::as_str));
                 return Ok(());
             }
-            with_pool!(&self.db.pool, p => sqlx::query(self.sql.clear.clone()).execute(p).await.map(|_| ()))?;
+            with_conn!(&self.db.pool, p => sqlx::query(self.sql.clear.clone()).execute(p).await.map(|_| ()))?;
             if removed == Removed::Missed {
                 self.missed("clear");
             }
@@ -369,11 +372,11 @@ impl Store for SqlStore {
                 // Small batches, each its own statement: no long lock on the table.
                 let removed = self.removed();
                 let n = if removed == Removed::Returning {
-                    let keys = with_pool!(&self.db.pool, p => sqlx::query(self.returning(&self.sql.cleanup)).bind(now).fetch_all(p).await.and_then(|r| local::keys(&r)))?;
+                    let keys = with_conn!(&self.db.pool, p => sqlx::query(self.returning(&self.sql.cleanup)).bind(now).fetch_all(p).await.and_then(|r| local::keys(&r)))?;
                     self.published_deletes(keys.iter().map(String::as_str));
                     keys.len() as u64
                 } else {
-                    let n = with_pool!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+                    let n = with_conn!(&self.db.pool, p => sqlx::query(self.sql.cleanup.clone()).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
                     if removed == Removed::Missed && n > 0 {
                         self.missed("the cleanup of expired entries");
                     }
@@ -392,7 +395,7 @@ impl Store for SqlStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mysql = self.db.dialect() == super::Dialect::Mysql;
         self.op(async move {
-            with_pool!(&self.db.pool, p => {
+            with_conn!(&self.db.pool, p => {
                 let q = sqlx::query(self.sql.list.clone()).bind(prefix);
                 let q = if mysql { q.bind(prefix) } else { q };
                 let rows = q.bind(after.unwrap_or("")).bind(now).bind(limit).fetch_all(p).await?;
@@ -410,9 +413,18 @@ impl Store for SqlStore {
         }
         let now = self.now();
         self.op(async move {
-            with_pool!(&self.db.pool, p => sqlx::query(self.sql.get_versioned.clone()).bind(key).bind(now).fetch_optional(p).await
+            with_conn!(&self.db.pool, p => sqlx::query(self.sql.get_versioned.clone()).bind(key).bind(now).fetch_optional(p).await
                 .and_then(|row| row.map(|r| Ok(Versioned { value: r.try_get(0)?, version: r.try_get::<i64, _>(1)? as u64 })).transpose()))
         })
+    }
+
+    fn expiry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Expiry>> {
+        let now = self.now();
+        self.op(async move {
+            with_pool!(&self.db.pool, p => sqlx::query(self.sql.expiry.clone()).bind(key).bind(now).fetch_optional(p).await
+                .and_then(|row| row.map(|r| r.try_get::<Option<i64>, _>(0)).transpose()))
+        })
+        .map(move |at| Ok(at?.map(|at| Expiry::at(at.map(|ms| ms.max(0) as u64), now.max(0) as u64))))
     }
 
     fn put<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<Duration>, condition: Condition) -> Op<'a, u64> {

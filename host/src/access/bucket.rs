@@ -9,7 +9,7 @@ use super::gate::Permit;
 use super::grant::Grant;
 use super::guarded::Guarded;
 use super::limits::Limits;
-use crate::backend::{Condition, Op, StoreInfo, Versioned};
+use crate::backend::{Condition, Expiry, Op, StoreInfo, Versioned};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::watch::{Watch, WatchScope};
@@ -78,6 +78,12 @@ impl Bucket {
     /// The store's limits.
     pub fn limits(&self) -> &Limits {
         &self.store.limits
+    }
+
+    /// How many entries the store holds now, when it knows without asking
+    /// its server (a memory store does; SQL and Redis stores do not).
+    pub fn entries(&self) -> Option<u64> {
+        self.store.backend.entries()
     }
 
     /// The grant this bucket was opened under.
@@ -160,6 +166,12 @@ impl Bucket {
     pub fn get_entry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Versioned>> {
         let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
         self.run("get-entry", key.len(), checked, move || self.store.backend.get_entry(key))
+    }
+
+    /// When the live entry under `key` expires (`None`: absent).
+    pub fn expiry<'a>(&'a self, key: &'a str) -> Op<'a, Option<Expiry>> {
+        let checked = self.limits().check_key(key).and_then(|()| self.grant.read(key));
+        self.run("expiry", key.len(), checked, move || self.store.backend.expiry(key))
     }
 
     /// Write `key` if `condition` holds, atomically; the new version, or

@@ -39,6 +39,13 @@ if ! skipping miri; then
     cargo +"$MIRI_TOOLCHAIN" miri --version
 fi
 
+# prlimit (util-linux, Essential on Debian) runs kvhost serve out of file
+# descriptors in tests/serve_hostile.rs.
+command -v prlimit >/dev/null || {
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux >/dev/null
+}
+
 echo "== guest toolchains (pinned)"
 # C: Debian clang and wasi-libc, wit-bindgen's C generator, wasm-tools (also
 # for composing guests with the store component).
@@ -68,10 +75,24 @@ command -v pyenv >/dev/null && pyenv rehash || true
 skipping javascript || (cd guest-examples/javascript && npm ci --no-audit --no-fund --silent)
 # The JavaScript SDK's checks: typescript 5.9.3, from guest-sdk-js's package-lock.json.
 skipping javascript || (cd guest-sdk-js && npm ci --no-audit --no-fund --silent)
+# The key browser's page is tested in Debian's chromium over WebDriver
+# (chromedriver), both from the distribution (versions as it ships them).
+if ! skipping chromium && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+skipping chromium || chromedriver --version
 skipping python || componentize-py --version
 skipping c || wit-bindgen --version
 skipping c wasm-tools || wasm-tools --version
 skipping c || clang --version | sed -n 1p
+
+# The TLS tests make their certificates with the openssl CLI (Debian's).
+if ! command -v openssl >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+fi
+openssl version
 
 echo "== services"
 .ci/services.sh

@@ -29,6 +29,7 @@ declare -A NEEDS=(
     [c]='test(/^c::/) | test(/every_language/)'
     [wasmtime]='test(/wasmtime/) | binary(compose)'
     [wasm-tools]='binary(compose)'
+    [chromium]='binary(ui_browser)'
     # Not a test binary: the memory store's unit tests again, under Miri.
     [miri]='none()'
 )

@@ -428,6 +428,7 @@ fn sqlite_watcher_sees_every_change_this_process_makes() {
         target: kvhost::sql::DatabaseTarget::Sqlite { file: Some(dir.path().join("kv.db")) },
         options: Default::default(),
         pool: kvhost::sql::PoolConfig { max_open: 4, max_idle: 1, ..Default::default() },
+        query_timeout: std::time::Duration::from_secs(30),
     });
 }
 

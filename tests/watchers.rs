@@ -316,7 +316,11 @@ async fn a_slow_watcher_does_not_hold_up_writers() {
     let accounted = || running.calls("ok") + running.calls("trap") + running.calls("timeout") + missed();
     eventually("every change handled or counted as missed", async || accounted() >= total).await;
     let counts = (running.calls("ok"), running.calls("trap"), running.calls("timeout"), missed());
-    assert_eq!(accounted(), total, "(ok, trap, timeout, missed) = {counts:?}");
+    // The watcher's own audit writes share the store's queue: what it
+    // missed may count some of them too, so `missed` bounds the lost
+    // `user:` changes from above and the sum may pass `total`.
+    assert!(counts.0 < total, "some changes were missed, not called: {counts:?}");
+    assert!(accounted() >= total, "(ok, trap, timeout, missed) = {counts:?}");
     assert_eq!(counts.1 + counts.2, 0, "no call failed: {counts:?}");
     assert!(missed() > 0, "what overflowed the watcher's queue is counted");
     assert_eq!(audit_count(&kv, "audit:").await, running.calls("ok"));

@@ -5,7 +5,9 @@
 mod boundary;
 mod cleanup;
 mod footprint;
+mod frozen;
 mod guest;
+mod hostile;
 mod measure;
 mod memory;
 mod peer;
@@ -27,8 +29,9 @@ struct Args {
     #[arg(long)]
     quick: bool,
     /// Run only the groups whose name contains this text
-    /// (memory, footprint, cleanup, startup, sqlite, postgres, redis, watch, serve; postgres
-    /// includes the 1,000 waiting guests and the batches).
+    /// (memory, footprint, cleanup, startup, sqlite, postgres, redis, watch, serve, hostile,
+    /// frozen; postgres includes the 1,000 waiting guests and the batches; frozen is a
+    /// database that stops answering, on PostgreSQL, MariaDB and Redis).
     #[arg(long)]
     filter: Option<String>,
     /// In the memory group, take only the measures whose name contains this
@@ -73,6 +76,12 @@ fn main() -> anyhow::Result<()> {
     }
     if wanted("serve") {
         serve::run(&mut report, scale)?;
+    }
+    if wanted("hostile") {
+        hostile::run(&mut report, scale)?;
+    }
+    if wanted("frozen") {
+        frozen::run(&mut report, 2 * scale as usize)?;
     }
     report.print();
     Ok(())

@@ -142,6 +142,8 @@
 //!   [`redis`]: the backends; [`clock`]: their injectable time.
 //! - [`watch`]: the changes made to a store, as a stream
 //!   ([`Bucket::watch`]).
+//! - [`ui`]: the key browser, a page and a JSON API over every store of a
+//!   catalog (`kvhost ui`).
 //! - [`metrics`]: Prometheus metrics of store operations, watchers and HTTP
 //!   requests.
 //!
@@ -179,12 +181,13 @@ mod host;
 mod interfaces;
 pub mod metrics;
 pub mod registry;
-#[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(feature = "serve")]
+pub mod ui;
 pub mod watch;
 
 pub use access::{Access, Bucket, Catalog, Grant, KvCtx, KvCtxBuilder, Limits, Page, Wait};
-pub use backend::{Condition, Op, SharedStore, Store, StoreInfo, Versioned};
+pub use backend::{Condition, Expiry, Op, SharedStore, Store, StoreInfo, Versioned};
 pub use error::{Error, Result};
 pub use host::{ComponentExit, EntryState, Host, HostBuilder, HostStatus};
 pub use interfaces::{KvView, add_to_linker_async, add_to_linker_sync};
@@ -217,7 +220,9 @@ pub mod sql {
 /// cargo feature `redis` (on by default).
 #[cfg(feature = "redis")]
 pub mod redis {
-    pub use crate::backend::redis::{RedisDatabase, RedisDatabaseConfig, RedisStore, RedisStoreConfig, redis_version};
+    pub use crate::backend::redis::{
+        RedisDatabase, RedisDatabaseConfig, RedisStore, RedisStoreConfig, RedisTls, redis_version,
+    };
 }
 
 /// The wasmtime this crate is built against, for embedders.

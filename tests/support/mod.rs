@@ -3,13 +3,18 @@
 
 pub mod backend;
 pub mod blocking;
+pub mod browser;
 pub mod fuzz;
 pub mod guests;
 pub mod needs;
+pub mod proxied;
+pub mod proxy;
 pub mod readme;
 pub mod restart;
 pub mod served;
 pub mod sync_host;
+pub mod tls;
+pub mod ui;
 pub mod writers;
 
 use std::path::{Path, PathBuf};

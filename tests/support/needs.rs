@@ -26,6 +26,8 @@ pub enum Need {
     Wasmtime,
     /// wasm-tools, for composing components.
     WasmTools,
+    /// Debian's chromium and chromedriver, for the key browser's page.
+    Chromium,
 }
 
 impl Need {
@@ -40,6 +42,7 @@ impl Need {
             Need::C => "c",
             Need::Wasmtime => "wasmtime",
             Need::WasmTools => "wasm-tools",
+            Need::Chromium => "chromium",
         }
     }
 

@@ -105,6 +105,23 @@ impl Served {
         Self::spawn(&full, 1)
     }
 
+    /// [`Served::start`] in a process that may open at most `files` files
+    /// (`prlimit --nofile`, from util-linux).
+    pub fn start_with_open_files(files: u32, args: &[&str], guest: &std::path::Path) -> Self {
+        if Command::new("prlimit").arg("--version").output().is_err() {
+            panic!("prlimit is missing: it comes with util-linux (scripts/setup.sh installs it)");
+        }
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={files}:{files}")).arg("--").arg(kvhost_bin());
+        cmd.args(["serve", "--addr", "127.0.0.1:0"]).args(args).arg(guest).env("NO_COLOR", "1");
+        Self::spawn_command(cmd, 1)
+    }
+
+    /// The address the (first) server listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url.trim_start_matches("http://").parse().expect("the server said IP:PORT")
+    }
+
     /// `kvhost run --config REGISTRY`, once its `servers` HTTP components
     /// listen.
     pub fn registry(registry: &std::path::Path, servers: usize) -> Self {

@@ -19,8 +19,10 @@ pub enum Event {
     },
     /// Changes were lost before this point: `count` of them when this
     /// watcher's queue overflowed, `None` when the store's connection to
-    /// its server was down for a while and nobody knows how many. A
-    /// watcher that keeps a copy of the data should read it again.
+    /// its server was down for a while and nobody knows how many. The queue
+    /// is the store's, so `count` is an upper bound: it includes changes to
+    /// keys outside the watched prefix. A watcher that keeps a copy of the
+    /// data should read it again.
     Missed {
         /// How many, when known.
         count: Option<u64>,

@@ -9,6 +9,8 @@ mod schema;
 mod serve;
 mod signal;
 mod store_args;
+#[cfg(feature = "serve")]
+mod ui;
 mod watch;
 
 use std::io::Write as _;
@@ -46,6 +48,9 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Print a store's changes as they happen, one per line, until Ctrl-C.
     Watch(watch::WatchArgs),
+    /// Serve the key browser: a page that shows and edits every store of a registry.
+    #[cfg(feature = "serve")]
+    Ui(ui::UiArgs),
     /// Print a shell completion script, e.g. `kvhost completions bash > ~/.local/share/bash-completion/completions/kvhost`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -74,6 +79,8 @@ fn main() -> ExitCode {
         Command::Schema(args) => block_on(schema::schema(args)),
         Command::Keys(args) => block_on(keys::keys(args)),
         Command::Watch(args) => block_on(watch::watch(args)),
+        #[cfg(feature = "serve")]
+        Command::Ui(args) => block_on(ui::ui(args)),
     };
     match result {
         Ok(code) => code,

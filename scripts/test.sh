@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: doctests, then unit, registry, conformance (every backend)
-# and end-to-end (real guests) tests, then the PostgreSQL and Redis restart
-# tests and the README's getting-started commands alone, one at a time.
+# and end-to-end (real guests) tests, then the PostgreSQL, MariaDB and Redis
+# restart tests and the README's getting-started commands alone, one at a time.
 # First it installs what is missing and starts the services
 # (scripts/setup.sh), checks formatting and clippy's lints, and runs the
 # Python and JavaScript SDKs' own checks (scripts/sdk-checks.sh); last it runs the kvhost serve vs wasmtime serve
@@ -97,14 +97,21 @@ else
     cargo +"$MIRI_TOOLCHAIN" miri test --quiet -p kvhost --lib --no-default-features -- backend::memory
 fi
 cargo nextest run --workspace --release --no-fail-fast "${filter[@]}" "$@"
-# One at a time: the restart tests (watch_sql has one) restart servers the others use, and the
-# README's getting-started commands run `cargo install` in this target folder.
-cargo nextest run --release -p kvhost-tests --test pg_restart --test redis_restart --test watch_redis_restart --test watch_sql \
-    --test readme --run-ignored only \
-    --test-threads 1 --no-tests warn "${filter[@]}"
+# One at a time: the tests marked #[ignore], which restart servers the others
+# use (PostgreSQL, MariaDB, Redis; watch_sql has one) or run the README's
+# getting-started commands (`cargo install` in this target folder). Run over
+# the whole workspace, as above, so cargo builds nothing again.
+cargo nextest run --workspace --release --run-ignored only --test-threads 1 --no-tests warn "${filter[@]}"
 # The crates as published: each packaged alone and built from the package.
 cargo publish --dry-run --quiet --allow-dirty -p kvhost-guest
-cargo publish --dry-run --quiet --allow-dirty -p kvhost
+# kvhost's package is built in release mode in this target folder, where the
+# tests' `cargo build -p kvhost` left its dependencies built with the same
+# features (a dry-run publish would build them all again, in debug mode).
+cargo package --quiet --allow-dirty --no-verify -p kvhost
+packaged="$(mktemp -d)"
+tar -xzf target/package/kvhost-[0-9]*.crate -C "$packaged"
+cargo build --release --locked --quiet --manifest-path "$packaged"/kvhost-*/Cargo.toml --target-dir "$PWD/target"
+rm -rf "$packaged"
 bench_skipped=""
 if skipping wasmtime postgres; then
     bench_skipped="the kvhost serve vs wasmtime serve comparison (it needs wasmtime and postgres)"

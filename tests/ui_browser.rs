@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use fantoccini::Locator;
 use kvhost::Expiry;
 use kvhost_tests::browser::Chrome;
 use kvhost_tests::ui::{REDIS, SQLITE, Stores, Ui};
@@ -50,13 +49,13 @@ fn browsing_paging_filtering_and_value_views_in_chromium() {
 
         let ui = Ui::start(&stores, &[]);
         let chrome = Chrome::start().await;
-        chrome.client.goto(&ui.printed).await.unwrap();
+        chrome.session.goto(&ui.printed).unwrap();
         chrome.wait_text("#stores tbody", SQLITE).await;
         let stores_text = chrome.text("#stores tbody").await;
         assert!(stores_text.contains(REDIS) && stores_text.contains("ui:scratch"), "{stores_text}");
         // The token left the address bar, and the tab kept it.
-        let url = chrome.client.current_url().await.unwrap();
-        assert!(!url.as_str().contains("token"), "{url}");
+        let url = chrome.session.current_url().unwrap();
+        assert!(!url.contains("token"), "{url}");
         let kept = chrome.script("return sessionStorage.getItem('kvhost-ui-token')", vec![]).await;
         assert_eq!(kept, json!(kvhost_tests::ui::TOKEN));
 
@@ -64,7 +63,7 @@ fn browsing_paging_filtering_and_value_views_in_chromium() {
         open_store(&chrome, SQLITE).await;
         chrome.wait_text("#shown", "200 keys shown, more follow").await;
         let mut pages = 1;
-        while chrome.client.find(Locator::Css("#more")).await.unwrap().is_displayed().await.unwrap() {
+        while chrome.element("#more").await.is_displayed().unwrap() {
             let before = listed(&chrome).await;
             chrome.click("#more").await;
             chrome.eventually("the next page", || async { (listed(&chrome).await > before).then_some(()) }).await;
@@ -89,15 +88,15 @@ fn browsing_paging_filtering_and_value_views_in_chromium() {
         // Grouped by ':' into a tree of the first page (the value stays shown).
         filter(&chrome, "").await;
         chrome.wait_text("#shown", "200 keys shown").await;
-        chrome.client.find(Locator::Css("#separator")).await.unwrap().select_by_value(":").await.unwrap();
+        chrome.element("#separator").await.select_by_value(":").unwrap();
         let groups = chrome.wait_text("#keys", "item: (199)").await;
         assert!(groups.contains("bin: (1)"), "{groups}");
         chrome.click("#keys > ul > li:nth-child(2) summary").await;
         chrome.wait_text("#keys", "0198").await;
         if let Ok(path) = std::env::var("KVHOST_UI_SCREENSHOT") {
-            std::fs::write(&path, chrome.client.screenshot().await.unwrap()).unwrap();
+            std::fs::write(&path, chrome.session.screenshot().unwrap()).unwrap();
         }
-        chrome.client.find(Locator::Css("#separator")).await.unwrap().select_by_value("").await.unwrap();
+        chrome.element("#separator").await.select_by_value("").unwrap();
 
         filter(&chrome, "bin").await;
         chrome.wait_exact("#shown", "1 key").await;
@@ -126,7 +125,7 @@ fn writes_from_the_page_reach_the_store_and_other_writers_show_up_live() {
         sqlite.set_many(&doomed, None).await.unwrap();
         let ui = Ui::start(&stores, &[]);
         let chrome = Chrome::start().await;
-        chrome.client.goto(&ui.printed).await.unwrap();
+        chrome.session.goto(&ui.printed).unwrap();
         open_store(&chrome, SQLITE).await;
         chrome.wait_text("#shown", "30 keys").await;
 
@@ -183,7 +182,7 @@ fn keys_and_values_that_look_like_markup_are_shown_as_text() {
         stores.bucket(SQLITE).set(key, value, None).await.unwrap();
         let ui = Ui::start(&stores, &[]);
         let chrome = Chrome::start().await;
-        chrome.client.goto(&ui.printed).await.unwrap();
+        chrome.session.goto(&ui.printed).unwrap();
         open_store(&chrome, SQLITE).await;
         chrome.wait_exact("#shown", "1 key").await;
         assert_eq!(chrome.text("#keys button.key").await, key);
@@ -192,7 +191,7 @@ fn keys_and_values_that_look_like_markup_are_shown_as_text() {
         let made =
             chrome.script("return document.querySelectorAll('img, b, #keys script, #value *').length", vec![]).await;
         assert_eq!(made, json!(0), "a key or value became markup");
-        assert!(chrome.client.get_alert_text().await.is_err(), "an alert opened");
+        assert!(chrome.session.alert_text().is_err(), "an alert opened");
         chrome.close().await;
     });
 }

@@ -7,10 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::needs::Need;
+use crate::webdriver::{Element, Session};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -19,10 +19,10 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A chromedriver with one headless chromium session; both end on drop.
 pub struct Chrome {
-    pub client: Client,
+    pub session: Session,
     driver: Child,
-    /// `http://127.0.0.1:PORT/session/ID`, to end the session from `drop`.
-    session: String,
+    /// Whether the session is still to be ended (by `close` or `drop`).
+    open: bool,
     _profile: tempfile::TempDir,
 }
 
@@ -71,16 +71,14 @@ impl Chrome {
             }),
         );
         let webdriver = format!("http://127.0.0.1:{port}");
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = match ClientBuilder::new(connector).capabilities(capabilities).connect(&webdriver).await {
-            Ok(client) => client,
+        let session = match Session::new(&webdriver, serde_json::Value::Object(capabilities)) {
+            Ok(session) => session,
             Err(e) => {
                 let _ = driver.kill();
                 Need::Chromium.missing(format!("chromedriver cannot start {CHROMIUM}: {e}"));
             }
         };
-        let id = client.session_id().await.unwrap().unwrap_or_default();
-        Self { client, driver, session: format!("{webdriver}/session/{id}"), _profile: profile }
+        Self { session, driver, open: true, _profile: profile }
     }
 
     /// Poll `check` until it gives `Some`, failing with `what` after
@@ -99,8 +97,8 @@ impl Chrome {
 
     /// The text of the first element matching `css`, or `""` if none does.
     pub async fn text(&self, css: &str) -> String {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(element) => element.text().await.unwrap_or_default(),
+        match self.session.find(css) {
+            Ok(element) => element.text().unwrap_or_default(),
             Err(_) => String::new(),
         }
     }
@@ -119,29 +117,34 @@ impl Chrome {
         self.eventually(&format!("{text:?} as {css}"), || async { (self.text(css).await == text).then_some(()) }).await;
     }
 
+    /// Wait until `css` matches an element, and give it.
+    pub async fn element(&self, css: &str) -> Element<'_> {
+        self.eventually(&format!("an element {css}"), || async { self.session.find(css).ok() }).await
+    }
+
     pub async fn click(&self, css: &str) {
-        let element = self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await.unwrap();
-        element.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+        let element = self.element(css).await;
+        element.click().unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
     }
 
     /// Replace the value of the input matching `css` with `text`.
     pub async fn fill(&self, css: &str, text: &str) {
-        let element = self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await.unwrap();
-        element.clear().await.unwrap();
+        let element = self.element(css).await;
+        element.clear().unwrap_or_else(|e| panic!("cannot clear {css}: {e}"));
         if !text.is_empty() {
-            element.send_keys(text).await.unwrap();
+            element.send_keys(text).unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
         }
     }
 
     /// The result of a script run in the page.
     pub async fn script(&self, script: &str, args: Vec<serde_json::Value>) -> serde_json::Value {
-        self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+        self.session.execute(script, args).unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
     /// End the session and the driver.
     pub async fn close(mut self) {
-        let _ = self.client.clone().close().await;
-        self.session.clear();
+        let _ = self.session.close();
+        self.open = false;
     }
 }
 
@@ -149,8 +152,8 @@ impl Drop for Chrome {
     fn drop(&mut self) {
         // A test that failed did not close the session: end it, so that
         // chromedriver quits its chromium, then stop chromedriver.
-        if !self.session.is_empty() {
-            let _ = ureq::delete(&self.session).call();
+        if self.open {
+            let _ = self.session.close();
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();

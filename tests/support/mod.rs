@@ -15,6 +15,7 @@ pub mod served;
 pub mod sync_host;
 pub mod tls;
 pub mod ui;
+pub mod webdriver;
 pub mod writers;
 
 use std::path::{Path, PathBuf};
@@ -86,16 +87,8 @@ pub fn kvhost_bin() -> PathBuf {
         }
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(env!("CARGO"));
+        as_from_a_shell(&mut cmd);
         cmd.current_dir(root()).args(["build", "--quiet", "-p", "kvhost", "--bin", "kvhost"]);
-        // Only the environment a shell would give cargo: the test process's
-        // own (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...) reaches build scripts
-        // that rerun when such variables change (ring's, through cc), and
-        // rebuilt ring, rustls, redis and kvhost on every test run.
-        cmd.env_clear().envs(std::env::vars_os().filter(|(k, _)| {
-            k.to_str().is_some_and(|k| {
-                matches!(k, "PATH" | "HOME" | "USER" | "TMPDIR" | "CARGO_HOME" | "RUSTUP_HOME" | "RUSTUP_TOOLCHAIN")
-            })
-        }));
         if release {
             cmd.arg("--release");
         }
@@ -106,6 +99,19 @@ pub fn kvhost_bin() -> PathBuf {
         bin
     })
     .clone()
+}
+
+/// `cmd` with only the environment a shell would give it. The test
+/// process's own (CARGO_PKG_*, CARGO_MANIFEST_DIR, ...) reaches the build
+/// scripts of a cargo it runs, which rerun when such variables change
+/// (ring's, through cc), and rebuilt ring, rustls, sqlx, redis and kvhost
+/// on every test run.
+pub fn as_from_a_shell(cmd: &mut Command) -> &mut Command {
+    cmd.env_clear().envs(std::env::vars_os().filter(|(k, _)| {
+        k.to_str().is_some_and(|k| {
+            matches!(k, "PATH" | "HOME" | "USER" | "TMPDIR" | "CARGO_HOME" | "RUSTUP_HOME" | "RUSTUP_TOOLCHAIN")
+        })
+    }))
 }
 
 /// The output of `kvhost ARGS`.

@@ -402,11 +402,16 @@ function addKey(key) {
   renderKeys();
 }
 
+// One stream per store and prefix: listing again under the same ones (after
+// a delete, Refresh) keeps it, so no change falls between two streams.
 function watch() {
+  const store = state.store;
+  const watching = store.id + '\u0000' + state.prefix;
+  if (state.events && state.watching === watching) return;
   if (state.events) state.events.close();
   state.events = null;
+  state.watching = watching;
   streamState('');
-  const store = state.store;
   if (!store.watch) {
     $('live').textContent = 'This store publishes no changes: press Refresh to see new ones.';
     return;

@@ -316,3 +316,117 @@ fn the_change_stream_sends_sets_and_deletes_as_they_happen() {
         ["event: set", r#"data: {"key":"live:1","size":5}"#, "event: delete", r#"data: {"key":"live:1"}"#]
     );
 }
+
+/// What the key browser holds against clients, served in this process with
+/// short limits (300 ms) so that it closes what it must soon; the tests only
+/// wait (at most [`BOUND`]) for it to act.
+mod hostile {
+    use std::io::{BufRead as _, BufReader, ErrorKind, Read as _, Write as _};
+    use std::net::TcpStream;
+
+    use kvhost::Wait as _;
+    use kvhost::serve::ServeLimits;
+
+    use super::*;
+
+    const BOUND: Duration = Duration::from_secs(30);
+    const SHORT: Duration = Duration::from_millis(300);
+    const LONG: Duration = Duration::from_secs(600);
+
+    fn connect(addr: std::net::SocketAddr) -> TcpStream {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(BOUND)).unwrap();
+        stream
+    }
+
+    /// Everything the server sends until it closes (a reset counts);
+    /// panics if it does not within [`BOUND`].
+    fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return got,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return got,
+                Err(e) => panic!("not closed within {BOUND:?} ({e}); got {:?}", String::from_utf8_lossy(&got)),
+            }
+        }
+    }
+
+    fn request(addr: std::net::SocketAddr, path: &str) -> String {
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n")
+    }
+
+    /// The stores listed on a kept-alive connection: the status line.
+    fn list_stores(stream: &mut BufReader<TcpStream>, addr: std::net::SocketAddr) -> String {
+        stream.get_mut().write_all(request(addr, "/api/stores").as_bytes()).unwrap();
+        let mut status = String::new();
+        stream.read_line(&mut status).unwrap();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            stream.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).unwrap();
+        status
+    }
+
+    #[test]
+    fn a_key_browser_closes_a_connection_that_never_finishes_its_request_head() {
+        let stores = Stores::start();
+        let ui = stores.serve_ui(ServeLimits { header_timeout: SHORT, idle_timeout: LONG, ..Default::default() });
+        let mut silent = connect(ui.addr);
+        let mut half = connect(ui.addr);
+        half.write_all(format!("GET /api/stores HTTP/1.1\r\nHost: {}\r\n", ui.addr).as_bytes()).unwrap();
+        let mut good = BufReader::new(connect(ui.addr));
+        assert!(list_stores(&mut good, ui.addr).starts_with("HTTP/1.1 200"), "a whole request is answered");
+        assert_eq!(read_to_close(&mut silent), b"", "closed without an answer");
+        assert_eq!(read_to_close(&mut half), b"", "closed without an answer");
+        assert!(list_stores(&mut good, ui.addr).starts_with("HTTP/1.1 200"), "kept alive: no idle timeout yet");
+    }
+
+    #[test]
+    fn a_key_browser_keeps_an_event_stream_open_past_the_idle_timeout() {
+        let stores = Stores::start();
+        let ui = stores.serve_ui(ServeLimits { header_timeout: SHORT, idle_timeout: SHORT, ..Default::default() });
+        let mut events = connect(ui.addr);
+        events.write_all(request(ui.addr, &format!("/api/stores/{REDIS}/events?prefix=late%3A")).as_bytes()).unwrap();
+        let mut lines = BufReader::new(events).lines().map(Result::unwrap);
+        assert!(lines.next().unwrap().starts_with("HTTP/1.1 200"));
+        assert!(lines.by_ref().any(|l| l == ": listening"));
+        // The clock: a connection that went idle after the stream began is
+        // closed, so the stream has outlived the idle (and header) timeout.
+        let mut idle = BufReader::new(connect(ui.addr));
+        assert!(list_stores(&mut idle, ui.addr).starts_with("HTTP/1.1 200"));
+        assert_eq!(read_to_close(idle.get_mut()), b"", "an idle connection is closed");
+        stores.bucket(REDIS).set("late:1", b"still here", None).wait().unwrap();
+        let event: Vec<String> =
+            lines.by_ref().filter(|l| l.starts_with("event:") || l.starts_with("data:")).take(2).collect();
+        assert_eq!(event, ["event: set", r#"data: {"key":"late:1","size":10}"#], "the stream is still served");
+    }
+
+    #[test]
+    fn shutting_down_a_key_browser_ends_its_event_streams() {
+        let stores = Stores::start();
+        let mut ui = stores.serve_ui(ServeLimits::default());
+        let mut events = connect(ui.addr);
+        events.write_all(request(ui.addr, &format!("/api/stores/{REDIS}/events")).as_bytes()).unwrap();
+        let mut events = BufReader::new(events);
+        let mut line = String::new();
+        while line != ": listening\n" {
+            line.clear();
+            events.read_line(&mut line).unwrap();
+        }
+        assert!(ui.shut_down(BOUND), "serve returned");
+        let rest = String::from_utf8(read_to_close(events.get_mut())).unwrap();
+        assert!(rest.ends_with("0\r\n\r\n"), "the stream ended with its last chunk: {rest:?}");
+    }
+}

@@ -4,13 +4,14 @@
 //! process would.
 
 use std::io::{BufRead, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use kvhost::registry::Registry;
+use kvhost::ui::{Token, UiServer};
 use kvhost::{Bucket, Host};
 
 use crate::backend::{connect_redis, runtime, unique_table};
@@ -68,6 +69,23 @@ impl Stores {
             .unwrap_or_else(|| panic!("store {id} is not running here"))
     }
 
+    /// The library's key browser over these stores, served by this process
+    /// with `limits` (what `kvhost ui` cannot be given), until the returned
+    /// [`InProcessUi`] is stopped or these stores are dropped.
+    pub fn serve_ui(&self, limits: kvhost::serve::ServeLimits) -> InProcessUi {
+        let catalog = self.host.as_ref().expect("running").catalog().clone();
+        let server = UiServer::new(catalog, Token::new(TOKEN).unwrap()).serve_limits(limits);
+        let listener = self.rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, shutdown) = tokio::sync::oneshot::channel::<()>();
+        let (done, stopped) = mpsc::channel();
+        self.rt.spawn(async move {
+            server.serve(listener, async { drop(shutdown.await) }).await.unwrap();
+            let _ = done.send(());
+        });
+        InProcessUi { addr, stop: Some(stop), stopped }
+    }
+
     /// Run `f` on this process's runtime.
     pub fn block_on<T>(&self, f: impl Future<Output = T>) -> T {
         self.rt.block_on(f)
@@ -81,6 +99,24 @@ impl Drop for Stores {
         if let Some(host) = self.host.take() {
             self.rt.block_on(host.shutdown());
         }
+    }
+}
+
+/// A key browser served by the test's own process ([`Stores::serve_ui`]).
+pub struct InProcessUi {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stopped: mpsc::Receiver<()>,
+}
+
+impl InProcessUi {
+    /// Shut the server down; whether `UiServer::serve` returned within
+    /// `bound`.
+    pub fn shut_down(&mut self, bound: Duration) -> bool {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.stopped.recv_timeout(bound).is_ok()
     }
 }
 

@@ -21,7 +21,7 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Accepts connections for one listener, remembering when it last logged a
 /// failure.
-pub(crate) struct Acceptor<'a> {
+pub(super) struct Acceptor<'a> {
     listener: &'a TcpListener,
     what: &'static str,
     logged: Option<Instant>,
@@ -29,13 +29,14 @@ pub(crate) struct Acceptor<'a> {
 }
 
 impl<'a> Acceptor<'a> {
-    /// Accepts `what` ("a connection") on `listener`.
-    pub(crate) fn new(listener: &'a TcpListener, what: &'static str) -> Self {
+    /// Accepts connections called `what` in the log ("key browser
+    /// connection") on `listener`.
+    pub(super) fn new(listener: &'a TcpListener, what: &'static str) -> Self {
         Self { listener, what, logged: None, unlogged: 0 }
     }
 
     /// The next connection, or `None` once `shutdown` resolves.
-    pub(crate) async fn next(
+    pub(super) async fn next(
         &mut self,
         mut shutdown: Pin<&mut impl Future<Output = ()>>,
     ) -> Option<(TcpStream, SocketAddr)> {
@@ -75,7 +76,7 @@ impl<'a> Acceptor<'a> {
             ""
         };
         tracing::warn!(
-            "cannot accept {}: {e}{hint}{also}; retrying every {} ms",
+            "cannot accept a {}: {e}{hint}{also}; retrying every {} ms",
             self.what,
             ACCEPT_BACKOFF.as_millis()
         );
@@ -98,15 +99,16 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// Warn if the process's open-file limit is below `max_connections`: then
-/// connections past it fail to be accepted (and wait) before the cap is
-/// reached. Read from /proc on Linux; elsewhere nothing is said.
-pub(super) fn check_descriptor_limit(max_connections: u32) {
+/// Warn if the process's open-file limit is below `max_connections` (of
+/// the server whose connections are called `what`): then connections past
+/// it fail to be accepted (and wait) before the cap is reached. Read from
+/// /proc on Linux; elsewhere nothing is said.
+pub(super) fn check_descriptor_limit(what: &str, max_connections: u32) {
     let Some(limit) = open_file_limit() else { return };
     if u64::from(max_connections) + 64 > limit {
         tracing::warn!(
-            "max_connections is {max_connections} but this process may open only {limit} files (`ulimit -n`): \
-             past about {} connections, new ones wait until descriptors are free",
+            "max_connections is {max_connections} ({what}s) but this process may open only {limit} files \
+             (`ulimit -n`): past about {} connections, new ones wait until descriptors are free",
             limit.saturating_sub(64)
         );
     }

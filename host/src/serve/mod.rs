@@ -10,13 +10,17 @@ mod limits;
 pub use limits::{DEFAULT_REQUEST_TIMEOUT, MAX_HEAD_BYTES, ServeLimits};
 
 #[cfg(feature = "serve")]
-pub(crate) mod accept;
+mod accept;
 #[cfg(feature = "serve")]
 mod body;
 #[cfg(feature = "serve")]
 mod conn;
 #[cfg(feature = "serve")]
+mod connections;
+#[cfg(feature = "serve")]
 mod server;
 
+#[cfg(feature = "serve")]
+pub(crate) use connections::Connections;
 #[cfg(feature = "serve")]
 pub use server::{DEFAULT_STOP_TIMEOUT, HttpServer, metrics_endpoint, serve_metrics};

@@ -1,7 +1,6 @@
-//! [`HttpServer`]: the accept loop, each connection under its watchdog, and
-//! each request's body and time limits around the guest.
+//! [`HttpServer`]: each request's body and time limits around the guest
+//! (its connections are [`Connections`]'); and the metrics endpoint.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,18 +8,11 @@ use std::time::Duration;
 
 use http_body_util::BodyExt as _;
 use hyper::body::Body as _;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
-use super::accept::{Acceptor, check_descriptor_limit};
-use super::body::{Capped, Ending};
-use super::conn::{Activity, Phase, Watched};
-use super::{DEFAULT_REQUEST_TIMEOUT, MAX_HEAD_BYTES, ServeLimits};
+use super::body::Capped;
+use super::{Connections, DEFAULT_REQUEST_TIMEOUT, ServeLimits};
 use crate::access::KvCtx;
 use crate::guest::{GuestLimits, GuestRunner, HttpPrepared, HttpResponse};
 use crate::metrics::Metrics;
@@ -108,58 +100,14 @@ impl HttpServer {
     /// is too slow, too idle or too large is answered or closed within the
     /// [`ServeLimits`].
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-        let stop_timeout = self.stop_timeout;
-        let limits = self.serve_limits;
-        check_descriptor_limit(limits.max_connections);
+        let connections =
+            Connections { limits: self.serve_limits, name: "connection", stop_timeout: self.stop_timeout };
         let this = Arc::new(self);
-        let graceful = GracefulShutdown::new();
-        let places = Arc::new(Semaphore::new(limits.max_connections as usize));
-        let mut acceptor = Acceptor::new(&listener, "a connection");
-        tokio::pin!(shutdown);
-        loop {
-            // At the cap, nothing is accepted: new connections wait in the
-            // kernel's backlog until one of ours closes.
-            let place = tokio::select! {
-                place = places.clone().acquire_owned() => place.expect("the semaphore is never closed"),
-                () = &mut shutdown => break,
-            };
-            let Some((stream, peer)) = acceptor.next(shutdown.as_mut()).await else { break };
-            let activity = Activity::new();
+        let answer = move |request| {
             let server = this.clone();
-            let on_request = activity.clone();
-            let service = service_fn(move |request| {
-                let server = server.clone();
-                let activity = on_request.clone();
-                async move {
-                    activity.set(Phase::Busy);
-                    let response = server.answer(request).await;
-                    Ok::<_, Infallible>(response.map(|body| Ending::new(body, activity)))
-                }
-            });
-            let mut http = http1::Builder::new();
-            http.max_buf_size(MAX_HEAD_BYTES);
-            let io = TokioIo::new(Watched::new(stream, activity.clone()));
-            let connection = graceful.watch(http.serve_connection(io, service));
-            tokio::spawn(async move {
-                tokio::select! {
-                    ended = connection => if let Err(e) = ended {
-                        tracing::debug!(%peer, "connection ended: {e}");
-                    },
-                    (phase, limit) = activity.expired(&limits) => {
-                        let why = if phase == Phase::Head { "no whole request head" } else { "idle" };
-                        tracing::debug!(%peer, "connection closed: {why} for {}", humantime::format_duration(limit));
-                    }
-                }
-                drop(place);
-            });
-        }
-        drop(listener);
-        tokio::select! {
-            () = graceful.shutdown() => {}
-            () = tokio::time::sleep(stop_timeout) => {
-                tracing::warn!("requests still in flight after {}: dropped", humantime::format_duration(stop_timeout));
-            }
-        }
+            async move { server.answer(request).await }
+        };
+        connections.serve(listener, shutdown, answer).await;
     }
 
     /// One request: refused 413 if its body is declared too large, else
@@ -206,36 +154,35 @@ pub async fn metrics_endpoint(addr: std::net::SocketAddr) -> anyhow::Result<(Met
     Ok((metrics, local))
 }
 
+/// Most connections the metrics endpoint takes at once: a scraper needs
+/// one or two, and a flood of them must not take the descriptors the
+/// server being measured needs.
+const METRICS_MAX_CONNECTIONS: u32 = 64;
+
 /// Serve `metrics` as text at `GET /metrics` on `listener` until `shutdown`
-/// resolves.
+/// resolves, its clients bounded as the guest's are ([`ServeLimits`]'
+/// timeouts), at most 64 connections at once.
 pub async fn serve_metrics(metrics: Metrics, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     use http_body_util::Full;
     use hyper::body::Bytes;
-    tokio::pin!(shutdown);
-    let mut acceptor = Acceptor::new(&listener, "a metrics connection");
-    while let Some((stream, _)) = acceptor.next(shutdown.as_mut()).await {
-        let metrics = metrics.clone();
-        let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-            let metrics = metrics.clone();
-            async move {
-                let (status, content_type, body) = match (request.method(), request.uri().path()) {
-                    (&hyper::Method::GET, "/metrics") => (
-                        hyper::StatusCode::OK,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        metrics.encode(),
-                    ),
-                    _ => (hyper::StatusCode::NOT_FOUND, "text/plain", "GET /metrics\n".to_owned()),
-                };
-                let response = hyper::Response::builder()
-                    .status(status)
-                    .header(hyper::header::CONTENT_TYPE, content_type)
-                    .body(Full::new(Bytes::from(body)))
-                    .expect("a valid response");
-                Ok::<_, Infallible>(response)
+    let connections = Connections {
+        limits: ServeLimits { max_connections: METRICS_MAX_CONNECTIONS, ..ServeLimits::default() },
+        name: "metrics connection",
+        stop_timeout: DEFAULT_STOP_TIMEOUT,
+    };
+    let answer = move |request: Request<hyper::body::Incoming>| {
+        let (status, content_type, body) = match (request.method(), request.uri().path()) {
+            (&hyper::Method::GET, "/metrics") => {
+                (StatusCode::OK, "application/openmetrics-text; version=1.0.0; charset=utf-8", metrics.encode())
             }
-        });
-        tokio::spawn(async move {
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-        });
-    }
+            _ => (StatusCode::NOT_FOUND, "text/plain", "GET /metrics\n".to_owned()),
+        };
+        let response = hyper::Response::builder()
+            .status(status)
+            .header(hyper::header::CONTENT_TYPE, content_type)
+            .body(Full::new(Bytes::from(body)))
+            .expect("a valid response");
+        std::future::ready(response)
+    };
+    connections.serve(listener, shutdown, answer).await;
 }

@@ -10,6 +10,7 @@ use hyper::{Method, StatusCode};
 use serde_json::json;
 
 use super::reply::{self, Response};
+use super::sse::Stopping;
 use crate::access::{Bucket, Catalog};
 use crate::backend::{Condition, Expiry};
 
@@ -24,7 +25,14 @@ const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const STYLE_CSS: &str = include_str!("assets/style.css");
 
-pub(super) async fn route(catalog: &Catalog, read_only: bool, request: hyper::Request<Incoming>) -> Response {
+/// One request's answer; `stopping` ends event streams when the server
+/// shuts down.
+pub(super) async fn route(
+    catalog: &Catalog,
+    read_only: bool,
+    stopping: &Stopping,
+    request: hyper::Request<Incoming>,
+) -> Response {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     match (&method, path.as_str()) {
@@ -34,7 +42,7 @@ pub(super) async fn route(catalog: &Catalog, read_only: bool, request: hyper::Re
         (&Method::GET, "/api/stores") => stores(catalog, read_only),
         _ => match path.strip_prefix("/api/stores/").and_then(|rest| rest.split_once('/')) {
             Some((id, what)) => match reply::decode(id).and_then(|id| catalog.open(&id)) {
-                Some(bucket) => store_route(&bucket, &method, what, request).await,
+                Some(bucket) => store_route(&bucket, &method, what, stopping, request).await,
                 None => reply::error(StatusCode::NOT_FOUND, "no-such-store", &format!("no store {id:?} is running")),
             },
             None => reply::error(StatusCode::NOT_FOUND, "not-found", &format!("nothing at {method} {path}")),
@@ -42,7 +50,13 @@ pub(super) async fn route(catalog: &Catalog, read_only: bool, request: hyper::Re
     }
 }
 
-async fn store_route(bucket: &Bucket, method: &Method, what: &str, request: hyper::Request<Incoming>) -> Response {
+async fn store_route(
+    bucket: &Bucket,
+    method: &Method,
+    what: &str,
+    stopping: &Stopping,
+    request: hyper::Request<Incoming>,
+) -> Response {
     let query = reply::query(request.uri());
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let prefix = param("prefix").unwrap_or("");
@@ -66,7 +80,7 @@ async fn store_route(bucket: &Bucket, method: &Method, what: &str, request: hype
             Err(e) => reply::store_error(&e),
         },
         (&Method::GET, "events") => match bucket.watch(prefix) {
-            Ok(changes) => super::sse::events(changes).await,
+            Ok(changes) => super::sse::events(changes, stopping.clone()).await,
             Err(e) => reply::store_error(&e),
         },
         _ => match what.strip_prefix("keys/").map(reply::decode) {

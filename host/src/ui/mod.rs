@@ -26,32 +26,30 @@ mod auth;
 mod reply;
 mod sse;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 pub use auth::Token;
 
 use crate::access::Catalog;
+use crate::serve::{Connections, DEFAULT_STOP_TIMEOUT, ServeLimits};
 
 /// The key browser's server: the page and the API over `catalog`'s stores.
 pub struct UiServer {
     catalog: Catalog,
     token: Token,
     read_only: bool,
+    limits: ServeLimits,
 }
 
 impl UiServer {
     /// A server for every store of `catalog`, open to requests that carry
-    /// `token`.
+    /// `token`, its clients within [`ServeLimits::default`].
     pub fn new(catalog: Catalog, token: Token) -> Self {
-        Self { catalog, token, read_only: false }
+        Self { catalog, token, read_only: false, limits: ServeLimits::default() }
     }
 
     /// Refuse every write (set, delete, clear) with 403.
@@ -60,30 +58,42 @@ impl UiServer {
         self
     }
 
+    /// Bound clients by `limits`: the header and idle timeouts and the
+    /// connection cap, as `kvhost serve` does (`max_body` is not used: the
+    /// API bounds each body by the store's own limits).
+    pub fn serve_limits(mut self, limits: ServeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The address a browser opens: `http://ADDR/?token=TOKEN`.
     pub fn url(&self, addr: SocketAddr) -> String {
         format!("http://{addr}/?token={}", self.token.as_str())
     }
 
-    /// Answer requests on `listener` until `shutdown` resolves. Requests
-    /// whose `Host` is not `listener`'s address are refused (DNS
-    /// rebinding).
+    /// Answer requests on `listener` until `shutdown` resolves, then end
+    /// the event streams, let other requests in flight finish (up to
+    /// [`DEFAULT_STOP_TIMEOUT`]) and return. Requests whose `Host` is not
+    /// `listener`'s address are refused (DNS rebinding). Connections are
+    /// held to the [`ServeLimits`] as `kvhost serve`'s are: one that has
+    /// not sent its head within the header timeout, or is idle past the
+    /// idle timeout, is closed; an event stream stays open as long as its
+    /// client listens.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        let served = Arc::new(Served { server: self, addr: listener.local_addr()? });
-        tokio::pin!(shutdown);
-        let mut acceptor = crate::serve::accept::Acceptor::new(&listener, "a key browser connection");
-        while let Some((stream, peer)) = acceptor.next(shutdown.as_mut()).await {
+        let connections =
+            Connections { limits: self.limits, name: "key browser connection", stop_timeout: DEFAULT_STOP_TIMEOUT };
+        // Dropping `stop` ends every event stream.
+        let (stop, stopping) = tokio::sync::watch::channel(());
+        let served = Arc::new(Served { addr: listener.local_addr()?, server: self, stopping });
+        let shutdown = async move {
+            shutdown.await;
+            drop(stop);
+        };
+        let answer = move |request| {
             let served = served.clone();
-            let service = service_fn(move |request| {
-                let served = served.clone();
-                async move { Ok::<_, Infallible>(served.answer(request).await) }
-            });
-            tokio::spawn(async move {
-                if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
-                    tracing::debug!(%peer, "key browser connection ended: {e}");
-                }
-            });
-        }
+            async move { served.answer(request).await }
+        };
+        connections.serve(listener, shutdown, answer).await;
         Ok(())
     }
 }
@@ -92,6 +102,7 @@ impl UiServer {
 struct Served {
     server: UiServer,
     addr: SocketAddr,
+    stopping: sse::Stopping,
 }
 
 impl Served {
@@ -111,7 +122,7 @@ impl Served {
         if write && self.server.read_only {
             return reply::error(hyper::StatusCode::FORBIDDEN, "read-only", "this key browser is read-only");
         }
-        let mut response = api::route(&self.server.catalog, self.server.read_only, request).await;
+        let mut response = api::route(&self.server.catalog, self.server.read_only, &self.stopping, request).await;
         if access.by_query {
             // The page loaded from the printed URL: later requests of this
             // browser (assets, a reload, a download link) carry the cookie.

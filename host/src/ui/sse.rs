@@ -10,7 +10,7 @@ use http_body_util::BodyExt as _;
 use hyper::body::{Body, Bytes, Frame};
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::reply::{self, Response};
 use crate::watch::{Event, Watch};
@@ -19,10 +19,15 @@ use crate::watch::{Event, Watch};
 /// stream out.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// The response that streams `changes` until the client goes away. Returns
-/// once the watcher listens, so that a write made after the response began
-/// is in it.
-pub(super) async fn events(mut changes: Watch) -> Response {
+/// Resolves (`changed` fails) once the server shuts down: every event
+/// stream then ends, so that shutting down need not wait for clients that
+/// would listen forever.
+pub(super) type Stopping = watch::Receiver<()>;
+
+/// The response that streams `changes` until the client goes away or the
+/// server shuts down. Returns once the watcher listens, so that a write
+/// made after the response began is in it.
+pub(super) async fn events(mut changes: Watch, mut stopping: Stopping) -> Response {
     changes.listening().await;
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     tokio::spawn(async move {
@@ -35,6 +40,7 @@ pub(super) async fn events(mut changes: Watch) -> Response {
                 },
                 () = tokio::time::sleep(KEEP_ALIVE) => Bytes::from_static(b": keep-alive\n\n"),
                 () = tx.closed() => break,
+                Err(_) = stopping.changed() => break,
             };
             if tx.send(frame).await.is_err() {
                 break;

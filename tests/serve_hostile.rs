@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::Duration;
 
-use kvhost_tests::served::{Served, http_guest};
+use kvhost_tests::served::{Served, http_guest, read_to_close};
 
 /// The longest a test waits for the server to answer or close: far beyond
 /// the limits it sets, and far below the limits it does not mean to hit.
@@ -26,21 +26,6 @@ fn connect(served: &Served) -> TcpStream {
 
 fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes()
-}
-
-/// Everything the server sends until it closes the connection (a reset
-/// counts as closed); panics if it does not close within [`BOUND`].
-fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return got,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return got,
-            Err(e) => panic!("the server did not close the connection within {BOUND:?} ({e}); it sent {got:?}"),
-        }
-    }
 }
 
 /// One line, CRLF and all, byte by byte (nothing past it is consumed).

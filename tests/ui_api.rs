@@ -321,11 +321,12 @@ fn the_change_stream_sends_sets_and_deletes_as_they_happen() {
 /// short limits (300 ms) so that it closes what it must soon; the tests only
 /// wait (at most [`BOUND`]) for it to act.
 mod hostile {
-    use std::io::{BufRead as _, BufReader, ErrorKind, Read as _, Write as _};
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     use std::net::TcpStream;
 
     use kvhost::Wait as _;
     use kvhost::serve::ServeLimits;
+    use kvhost_tests::served::read_to_close;
 
     use super::*;
 
@@ -337,21 +338,6 @@ mod hostile {
         let stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(BOUND)).unwrap();
         stream
-    }
-
-    /// Everything the server sends until it closes (a reset counts);
-    /// panics if it does not within [`BOUND`].
-    fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
-        let mut got = Vec::new();
-        let mut buf = [0; 4096];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) => return got,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == ErrorKind::ConnectionReset => return got,
-                Err(e) => panic!("not closed within {BOUND:?} ({e}); got {:?}", String::from_utf8_lossy(&got)),
-            }
-        }
     }
 
     fn request(addr: std::net::SocketAddr, path: &str) -> String {

@@ -257,3 +257,24 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// Everything the server sends on `stream` until it closes the connection
+/// (a reset counts as closed); panics when a read times out first, so give
+/// the stream a read timeout: the longest the test will wait.
+pub fn read_to_close(stream: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut got = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!(
+                "the server did not close the connection within {:?} ({e}); it sent {:?}",
+                stream.read_timeout().ok().flatten(),
+                String::from_utf8_lossy(&got)
+            ),
+        }
+    }
+}
